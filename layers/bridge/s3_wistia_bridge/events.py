@@ -1,0 +1,170 @@
+"""Turn whatever envelope invoked the function into objects, skips and malformed pieces.
+
+Envelopes: an S3 notification (one or several Records), an EventBridge "Object Created" event,
+an on-failure invocation record (its `requestPayload` is unwrapped), and the body of one SQS
+message (S3 -> SQS -> Lambda). Pure: dicts in, values out.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+from urllib.parse import unquote_plus
+
+from .models import JsonDict, MalformedEvent, S3Object, SkippedEvent
+
+ParsedItem = S3Object | SkippedEvent | MalformedEvent
+
+# An on-failure record of a replayed failure can itself be wrapped again; this bounds it.
+_MAX_NESTING = 4
+
+
+def decode_key(raw: str) -> str:
+    """Decode an event's object key exactly once (form encoding: '+' is a space).
+
+    Raises UnicodeDecodeError for percent-escapes that are not UTF-8, which S3 never produces.
+    """
+    return unquote_plus(raw, encoding="utf-8", errors="strict")
+
+
+def is_sqs_batch(event: Any) -> bool:
+    records = event.get("Records") if isinstance(event, dict) else None
+    return (
+        isinstance(records, list)
+        and bool(records)
+        and all(isinstance(r, dict) and r.get("eventSource") == "aws:sqs" for r in records)
+    )
+
+
+def parse_sqs_body(body: Any) -> list[ParsedItem]:
+    """One SQS message of an S3 -> SQS -> Lambda setup: its body is an S3 or EventBridge event."""
+    if not isinstance(body, str):
+        return [MalformedEvent("SQS message body is not a string", body)]
+    try:
+        inner = json.loads(body)
+    except json.JSONDecodeError as error:
+        return [MalformedEvent(f"SQS message body is not JSON ({error.msg})", body)]
+    return parse_event(inner)
+
+
+def parse_event(event: Any, _depth: int = 0) -> list[ParsedItem]:
+    """Every object creation the event announces, in order, plus what was skipped or unusable."""
+    if not isinstance(event, dict):
+        return [MalformedEvent("event is not a JSON object", event)]
+    if _depth >= _MAX_NESTING:
+        return [MalformedEvent("on-failure records nested too deeply", event)]
+    if event.get("Event") == "s3:TestEvent":
+        return [SkippedEvent("s3_test_event", f"S3 test event for bucket {event.get('Bucket')!r}")]
+    if "requestPayload" in event and "requestContext" in event:
+        return parse_event(event["requestPayload"], _depth + 1)
+    if event.get("source") == "aws.s3" and "detail-type" in event:
+        return [_parse_eventbridge(event)]
+    records = event.get("Records")
+    if isinstance(records, list):
+        if not records:
+            return [MalformedEvent("Records is empty", event)]
+        if is_sqs_batch(event):
+            return [MalformedEvent("an SQS batch must be processed message by message", event)]
+        return [_parse_s3_record(record) for record in records]
+    return [MalformedEvent("not an S3, EventBridge, SQS or on-failure event", event)]
+
+
+def _parse_s3_record(record: Any) -> ParsedItem:
+    if not isinstance(record, dict):
+        return MalformedEvent("S3 record is not a JSON object", record)
+    event_name = record.get("eventName")
+    if not isinstance(event_name, str):
+        return MalformedEvent("S3 record has no eventName", record)
+    if not event_name.startswith("ObjectCreated:"):
+        return SkippedEvent("not_object_created", f"event {event_name}")
+    s3 = record.get("s3")
+    bucket = _path(s3, "bucket", "name")
+    obj = _path(s3, "object")
+    if not isinstance(bucket, str) or not bucket or not isinstance(obj, dict):
+        return MalformedEvent("S3 record lacks s3.bucket.name or s3.object", record)
+    return _object(
+        bucket=bucket,
+        raw_key=obj.get("key"),
+        region=record.get("awsRegion"),
+        size=obj.get("size"),
+        etag=obj.get("eTag"),
+        version_id=obj.get("versionId"),
+        sequencer=obj.get("sequencer"),
+        event_name=event_name,
+        event_id=None,
+        source_event={"Records": [record]},
+    )
+
+
+def _parse_eventbridge(event: JsonDict) -> ParsedItem:
+    detail_type = event.get("detail-type")
+    if detail_type != "Object Created":
+        return SkippedEvent("not_object_created", f"EventBridge {detail_type!r}")
+    detail = event.get("detail")
+    bucket = _path(detail, "bucket", "name")
+    obj = _path(detail, "object")
+    if not isinstance(bucket, str) or not bucket or not isinstance(obj, dict):
+        return MalformedEvent("EventBridge event lacks detail.bucket.name or detail.object", event)
+    reason = _path(detail, "reason")
+    event_id = event.get("id")
+    return _object(
+        bucket=bucket,
+        raw_key=obj.get("key"),
+        region=event.get("region"),
+        size=obj.get("size"),
+        etag=obj.get("etag"),
+        version_id=obj.get("version-id"),
+        sequencer=obj.get("sequencer"),
+        event_name=f"ObjectCreated:{reason}" if isinstance(reason, str) else "ObjectCreated",
+        event_id=event_id if isinstance(event_id, str) else None,
+        source_event=event,
+    )
+
+
+def _object(
+    *,
+    bucket: str,
+    raw_key: Any,
+    region: Any,
+    size: Any,
+    etag: Any,
+    version_id: Any,
+    sequencer: Any,
+    event_name: str,
+    event_id: str | None,
+    source_event: JsonDict,
+) -> ParsedItem:
+    if not isinstance(raw_key, str):
+        return MalformedEvent("object key is missing or not a string", source_event)
+    if not isinstance(region, str) or not region:
+        return MalformedEvent("event has no region", source_event)
+    if size is not None and (isinstance(size, bool) or not isinstance(size, int) or size < 0):
+        return MalformedEvent(f"object size {size!r} is not a non-negative integer", source_event)
+    try:
+        key = decode_key(raw_key)
+    except UnicodeDecodeError:
+        return MalformedEvent("object key has percent-escapes that are not UTF-8", source_event)
+    return S3Object(
+        bucket=bucket,
+        key=key,
+        region=region,
+        size=size,
+        etag=_optional_text(etag),
+        version_id=_optional_text(version_id),
+        sequencer=_optional_text(sequencer),
+        event_name=event_name,
+        event_id=event_id,
+        source_event=source_event,
+    )
+
+
+def _optional_text(value: Any) -> str | None:
+    return value if isinstance(value, str) and value else None
+
+
+def _path(value: Any, *keys: str) -> Any:
+    for key in keys:
+        if not isinstance(value, dict):
+            return None
+        value = value.get(key)
+    return value

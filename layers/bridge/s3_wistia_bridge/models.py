@@ -1,0 +1,122 @@
+"""Values that flow through the bridge: objects, copy requests and outcomes. No I/O here."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from enum import StrEnum
+from typing import Any
+
+JsonDict = dict[str, Any]
+
+
+@dataclass(frozen=True)
+class S3Object:
+    """One created object, as announced by an event; `key` is decoded exactly once."""
+
+    bucket: str
+    key: str
+    region: str
+    size: int | None
+    etag: str | None = None
+    version_id: str | None = None
+    sequencer: str | None = None
+    event_name: str = "ObjectCreated:Put"
+    event_id: str | None = None
+    # A replayable event for exactly this object (one S3 record, or the EventBridge event),
+    # so a failure record can be fed straight back to the function.
+    source_event: JsonDict = field(default_factory=dict, compare=False, repr=False)
+
+    @property
+    def uri(self) -> str:
+        return f"s3://{self.bucket}/{self.key}"
+
+    @property
+    def version(self) -> str | None:
+        """What distinguishes an overwrite from a duplicate event: version id, else ETag."""
+        return self.version_id or self.etag
+
+    def describe(self) -> JsonDict:
+        return {
+            "bucket": self.bucket,
+            "key": self.key,
+            "region": self.region,
+            "size": self.size,
+            "etag": self.etag,
+            "versionId": self.version_id,
+            "sequencer": self.sequencer,
+            "eventName": self.event_name,
+        }
+
+
+@dataclass(frozen=True)
+class SkippedEvent:
+    """An event that is not an object creation (S3 test event, deletions, ...)."""
+
+    reason: str
+    detail: str
+
+
+@dataclass(frozen=True)
+class MalformedEvent:
+    """Input the bridge cannot understand; it becomes a failure record, never a silent drop."""
+
+    detail: str
+    payload: Any
+
+
+@dataclass(frozen=True)
+class CopyRequest:
+    """Everything Wistia's s3_copy needs for one object."""
+
+    bucket: str
+    source_file: str
+    region: str
+    name: str
+    project_id: str | None = None
+    description: str | None = None
+    contact_id: int | None = None
+
+    def form(self) -> dict[str, str]:
+        """The form fields, optional ones only when set."""
+        fields = {
+            "bucket": self.bucket,
+            "source_file": self.source_file,
+            "region": self.region,
+            "name": self.name,
+        }
+        if self.project_id:
+            fields["project_id"] = self.project_id
+        if self.description:
+            fields["description"] = self.description
+        if self.contact_id is not None:
+            fields["contact_id"] = str(self.contact_id)
+        return fields
+
+
+@dataclass(frozen=True)
+class CopyResult:
+    hashed_id: str | None
+    media_id: int | None
+    attempts: int
+
+
+class Outcome(StrEnum):
+    COPIED = "copied"
+    REJECTED = "rejected"
+    SKIPPED = "skipped"
+    PERMANENT_FAILURE = "permanent_failure"
+    TRANSIENT_FAILURE = "transient_failure"
+
+
+@dataclass(frozen=True)
+class ObjectReport:
+    """What happened to one object (or one unusable piece of input)."""
+
+    outcome: Outcome
+    uri: str | None
+    reason: str | None = None
+    message: str | None = None
+    hashed_id: str | None = None
+
+    def as_dict(self) -> JsonDict:
+        return {k: v for k, v in self.__dict__.items() if v is not None} | {"outcome": self.outcome.value}

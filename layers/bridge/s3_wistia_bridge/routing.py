@@ -1,0 +1,40 @@
+"""Where an accepted object goes in Wistia, and under which name. Pure."""
+
+from __future__ import annotations
+
+from .config import BridgeConfig, Route
+from .models import CopyRequest, S3Object
+from .validation import file_extension, file_name
+
+MAX_NAME_CHARS = 255
+
+
+def route_for(key: str, routes: tuple[Route, ...]) -> Route | None:
+    """The route with the longest prefix that the key starts with."""
+    matching = [route for route in routes if key.startswith(route.prefix)]
+    return max(matching, key=lambda route: len(route.prefix), default=None)
+
+
+def media_name(key: str) -> str:
+    """The file name, at most 255 characters, truncated before the extension so it survives."""
+    name = file_name(key)
+    if len(name) <= MAX_NAME_CHARS:
+        return name
+    extension = file_extension(name)
+    if len(extension) >= MAX_NAME_CHARS // 2:
+        return name[:MAX_NAME_CHARS]
+    keep = MAX_NAME_CHARS - len(extension)
+    return name[:keep] + name[len(name) - len(extension) :]
+
+
+def copy_request(obj: S3Object, config: BridgeConfig) -> CopyRequest:
+    route = route_for(obj.key, config.routes)
+    return CopyRequest(
+        bucket=obj.bucket,
+        source_file=obj.key,
+        region=obj.region,
+        name=media_name(obj.key),
+        project_id=route.project_id if route else config.default_project_id,
+        description=(route.description if route and route.description else config.description),
+        contact_id=route.contact_id if route else None,
+    )

@@ -1,0 +1,242 @@
+"""Wistia's s3_copy over HTTP: one keep-alive session, errors classified, retries bounded by time.
+
+Retries are hand-written rather than urllib3's Retry because they must stop at the invocation's
+deadline, honour Retry-After only when it fits in that deadline, and refresh the token on a 401:
+three things urllib3 cannot know about.
+"""
+
+from __future__ import annotations
+
+import random
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from email.utils import parsedate_to_datetime
+from typing import Any
+
+import requests
+
+from .deadline import Deadline
+from .errors import PermanentFailure, TransientFailure
+from .models import CopyRequest, CopyResult
+from .wistia_token import TokenSource
+
+USER_AGENT = "s3-wistia-bridge/0.1 (+https://github.com/s3-wistia-bridge)"
+VIDEO_LIMIT_TEXT = "video limit"
+# Never start an attempt that cannot get at least this long to read the answer.
+MIN_READ_SECONDS = 1.0
+_RETRYABLE_STATUSES = frozenset({408, 429})
+_PERMANENT_REASONS = {
+    400: "wistia_bad_request",
+    403: "wistia_forbidden",
+    404: "wistia_not_found",
+    422: "wistia_unprocessable",
+}
+
+
+@dataclass(frozen=True)
+class RetryNotice:
+    """Told to the observer before each backoff sleep (logs, metrics)."""
+
+    attempt: int
+    reason: str
+    http_status: int | None
+    delay_seconds: float
+
+
+@dataclass(frozen=True)
+class _Answer:
+    """One attempt's classified result."""
+
+    result: CopyResult | None = None
+    transient: TransientFailure | None = None
+    retry_after: float | None = None
+    unauthorized: bool = False
+
+
+class WistiaClient:
+    """POST {base}/s3_copy, form-encoded, Bearer auth; one instance (one Session) per container."""
+
+    def __init__(
+        self,
+        *,
+        base_url: str,
+        tokens: TokenSource,
+        connect_timeout: float = 3.05,
+        read_timeout: float = 20.0,
+        max_attempts: int = 4,
+        backoff_base: float = 0.5,
+        backoff_cap: float = 8.0,
+        session: requests.Session | None = None,
+        on_retry: Callable[[RetryNotice], None] | None = None,
+        sleep: Callable[[float], None] = time.sleep,
+        jitter: Callable[[], float] = random.random,
+    ) -> None:
+        self._url = f"{base_url.rstrip('/')}/s3_copy"
+        self._tokens = tokens
+        self._connect_timeout = connect_timeout
+        self._read_timeout = read_timeout
+        self._max_attempts = max_attempts
+        self._backoff_base = backoff_base
+        self._backoff_cap = backoff_cap
+        self._session = session or requests.Session()
+        self._session.headers["User-Agent"] = USER_AGENT
+        self._on_retry = on_retry or (lambda notice: None)
+        self._sleep = sleep
+        self._jitter = jitter
+
+    def s3_copy(self, request: CopyRequest, deadline: Deadline) -> CopyResult:
+        """The media Wistia created; PermanentFailure or TransientFailure otherwise."""
+        token = self._tokens.token()
+        refreshed = False
+        attempt = 0
+        while True:
+            attempt += 1
+            answer = self._attempt(request, token, deadline, attempt)
+            if answer.result is not None:
+                return answer.result
+            if answer.unauthorized:
+                if refreshed:
+                    raise PermanentFailure(
+                        "wistia_unauthorized",
+                        "Wistia answered 401 twice, also with a freshly read token: "
+                        "put a valid token with upload permission in WISTIA_SECRET_ID",
+                        http_status=401,
+                        attempts=attempt,
+                    )
+                # A rotated secret: read it again, bypassing the cache, and retry at once.
+                token = self._tokens.token(refresh=True)
+                refreshed = True
+                continue
+            failure = answer.transient
+            assert failure is not None  # noqa: S101 - _attempt returns exactly one of the three
+            failure.attempts = attempt
+            delay = self._delay(attempt, answer.retry_after)
+            if attempt >= self._max_attempts:
+                raise failure
+            if delay + self._connect_timeout + MIN_READ_SECONDS > deadline.remaining():
+                failure.message += f" (no time left for another attempt after {delay:.1f}s)"
+                raise failure
+            self._on_retry(RetryNotice(attempt, failure.reason, failure.http_status, delay))
+            self._sleep(delay)
+
+    def _attempt(self, request: CopyRequest, token: str, deadline: Deadline, attempt: int) -> _Answer:
+        remaining = deadline.remaining()
+        read_timeout = min(self._read_timeout, remaining - self._connect_timeout)
+        if read_timeout < MIN_READ_SECONDS:
+            return _Answer(
+                transient=TransientFailure(
+                    "deadline_exhausted", f"only {remaining:.1f}s left in the invocation"
+                )
+            )
+        try:
+            response = self._session.post(
+                self._url,
+                data=request.form(),
+                headers={"Authorization": f"Bearer {token}"},
+                timeout=(self._connect_timeout, read_timeout),
+                allow_redirects=False,  # a redirect would carry the token elsewhere
+            )
+        except requests.Timeout as error:
+            kind = "connect" if isinstance(error, requests.ConnectTimeout) else "read"
+            return _Answer(transient=TransientFailure("wistia_timeout", f"{kind} timeout"))
+        except requests.RequestException as error:
+            return _Answer(transient=TransientFailure("wistia_connection_error", type(error).__name__))
+        return _classify(response, token, attempt)
+
+    def _delay(self, attempt: int, retry_after: float | None) -> float:
+        if retry_after is not None:
+            return retry_after
+        ceiling = min(self._backoff_cap, self._backoff_base * 2.0 ** (attempt - 1))
+        return self._jitter() * ceiling  # full jitter: spreads a burst of retries
+
+
+def _classify(response: requests.Response, token: str, attempt: int) -> _Answer:
+    status = response.status_code
+    if 200 <= status < 300:
+        return _Answer(result=_media(response, attempt))
+    if status == 401:
+        return _Answer(unauthorized=True)
+    if status in _RETRYABLE_STATUSES or status >= 500:
+        reason = (
+            "wistia_rate_limited"
+            if status in {429, 503}
+            else ("wistia_timeout" if status == 408 else "wistia_server_error")
+        )
+        text, _ = error_text(response, token)
+        detail = f"HTTP {status}" + (f": {text}" if text else "")
+        return _Answer(
+            transient=TransientFailure(reason, detail, http_status=status),
+            retry_after=retry_after_seconds(response.headers.get("Retry-After")),
+        )
+    text, code = error_text(response, token)
+    if status == 400 and text and VIDEO_LIMIT_TEXT in text.lower():
+        reason = "wistia_video_limit"
+    else:
+        reason = _PERMANENT_REASONS.get(status, f"wistia_http_{status}")
+    raise PermanentFailure(
+        reason,
+        f"Wistia answered HTTP {status}" + (f": {text}" if text else ""),
+        http_status=status,
+        wistia_error=text,
+        wistia_error_code=code,
+        attempts=attempt,
+    )
+
+
+def _media(response: requests.Response, attempts: int) -> CopyResult:
+    """Wistia documents the media JSON may change: read only hashed_id and id, when present."""
+    body = _json(response)
+    hashed_id = body.get("hashed_id") if isinstance(body, dict) else None
+    media_id = body.get("id") if isinstance(body, dict) else None
+    return CopyResult(
+        hashed_id=hashed_id if isinstance(hashed_id, str) else None,
+        media_id=media_id if isinstance(media_id, int) and not isinstance(media_id, bool) else None,
+        attempts=attempts,
+    )
+
+
+def error_text(response: requests.Response, token: str) -> tuple[str | None, str | None]:
+    """Wistia's error message and code, from either documented JSON shape or a text body."""
+    body = _json(response)
+    text: Any = None
+    code: Any = None
+    if isinstance(body, dict):
+        error = body.get("error", body.get("errors"))
+        if isinstance(error, dict):
+            text = error.get("detail") or error.get("message")
+            code = error.get("code")
+        elif isinstance(error, str):
+            text = error
+        elif isinstance(error, list) and error:
+            text = "; ".join(str(item) for item in error)
+    elif response.text and "html" not in response.headers.get("Content-Type", ""):
+        text = response.text
+    clean_text = _redact(str(text)[:500], token) if text else None
+    clean_code = _redact(str(code)[:100], token) if code is not None else None
+    return clean_text, clean_code
+
+
+def retry_after_seconds(value: str | None) -> float | None:
+    """Retry-After as seconds from now: delta-seconds or an HTTP date (RFC 9110)."""
+    if not value:
+        return None
+    value = value.strip()
+    if value.isdigit():
+        return float(value)
+    try:
+        when = parsedate_to_datetime(value)
+    except (TypeError, ValueError):
+        return None
+    return max(0.0, when.timestamp() - time.time())
+
+
+def _json(response: requests.Response) -> Any:
+    try:
+        return response.json()
+    except ValueError:
+        return None
+
+
+def _redact(text: str, token: str) -> str:
+    return text.replace(token, "***") if token else text
