@@ -157,7 +157,8 @@ class _Reader:
         raw = self.text(name)
         if raw is None:
             return None
-        if not raw.isdigit() or int(raw) < minimum:
+        # isascii: str.isdigit() also accepts '²' and other digits int() refuses.
+        if not (raw.isascii() and raw.isdigit()) or int(raw) < minimum:
             raise ConfigError(f"{name}: {raw!r} is not a whole number >= {minimum}")
         return int(raw)
 
@@ -180,6 +181,10 @@ class _Reader:
 
 def _upload_url(raw: str) -> str:
     parts = urlsplit(raw)
+    try:
+        parts.port  # noqa: B018 - raises ValueError for a port that is not a number in range
+    except ValueError:
+        raise ConfigError(f"WISTIA_UPLOAD_URL: {raw!r} has an invalid port") from None
     if parts.scheme not in {"https", "http"} or not parts.hostname:
         raise ConfigError(f"WISTIA_UPLOAD_URL: {raw!r} is not an http(s) URL")
     if parts.scheme == "http" and not _is_loopback(parts.hostname):

@@ -212,8 +212,9 @@ def error_text(response: requests.Response, token: str) -> tuple[str | None, str
             text = "; ".join(str(item) for item in error)
     elif response.text and "html" not in response.headers.get("Content-Type", ""):
         text = response.text
-    clean_text = _redact(str(text)[:500], token) if text else None
-    clean_code = _redact(str(code)[:100], token) if code is not None else None
+    # Redact before clipping: a token cut in half by the clip would no longer be found.
+    clean_text = _redact(str(text), token)[:500] if text else None
+    clean_code = _redact(str(code), token)[:100] if code is not None else None
     return clean_text, clean_code
 
 
@@ -222,7 +223,7 @@ def retry_after_seconds(value: str | None) -> float | None:
     if not value:
         return None
     value = value.strip()
-    if value.isdigit():
+    if value.isascii() and value.isdigit():
         return float(value)
     try:
         when = parsedate_to_datetime(value)
