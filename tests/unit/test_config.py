@@ -1,0 +1,499 @@
+"""BridgeConfig.from_environ: every variable's parsing, and every error names its variable."""
+
+from __future__ import annotations
+
+import ast
+import inspect
+import json
+from collections.abc import Iterator, Mapping
+from typing import Any
+
+import pytest
+from s3_wistia_bridge import config as config_module
+from s3_wistia_bridge.config import (
+    DEFAULT_EXTENSIONS,
+    DEFAULT_UPLOAD_URL,
+    FUNCTION_ENVIRONMENT,
+    BridgeConfig,
+    ConfigError,
+    Route,
+)
+
+from tests.unit.conftest import BASE_ENV, build_config
+
+
+def config_error(**overrides: str | None) -> str:
+    with pytest.raises(ConfigError) as info:
+        build_config(**overrides)
+    return str(info.value)
+
+
+def routes(value: Any) -> str:
+    return value if isinstance(value, str) else json.dumps(value)
+
+
+# --- the minimal configuration and its defaults ---------------------------------------------
+
+
+def test_minimal_environment_gives_documented_defaults(make_config):
+    config = make_config()
+
+    assert config.secret_id == BASE_ENV["WISTIA_SECRET_ID"]
+    assert config.failure_queue_url == BASE_ENV["FAILURE_QUEUE_URL"]
+    assert config.allowed_buckets == frozenset({"media-uploads-example"})
+    assert config.allowed_regions == frozenset({"us-east-1"})
+    assert config.upload_url == DEFAULT_UPLOAD_URL == "https://upload.wistia.com"
+    assert config.allowed_prefixes == ()
+    assert config.allowed_extensions == frozenset(f".{e}" for e in DEFAULT_EXTENSIONS.split(","))
+    assert config.max_object_bytes is None
+    assert config.default_project_id is None
+    assert config.routes == ()
+    assert config.description is None
+    assert config.token_cache_seconds == 300
+    assert config.connect_timeout_seconds == 3.05
+    assert config.read_timeout_seconds == 20.0
+    assert config.max_attempts == 4
+    assert config.idempotency_table is None
+    assert config.idempotency_ttl_seconds == 7 * 24 * 3600
+
+
+def test_default_extensions_cover_wistia_documented_formats():
+    config = build_config()
+    documented = ["mov", "mpg", "avi", "flv", "f4v", "mp4", "m4v", "asf", "wmv", "vob", "mod", "3gp"]
+    documented += ["mkv", "divx", "xvid"]
+    assert {f".{ext}" for ext in documented} <= config.allowed_extensions
+    assert ".txt" not in config.allowed_extensions
+
+
+def test_config_is_immutable():
+    config = build_config()
+    with pytest.raises(AttributeError):
+        config.max_attempts = 9  # type: ignore[misc]
+
+
+@pytest.mark.parametrize("blank", ["", "   ", "\t"])
+def test_blank_optional_values_count_as_unset(blank):
+    config = build_config(
+        WISTIA_PROJECT_ID=blank,
+        WISTIA_ROUTES=blank,
+        WISTIA_DESCRIPTION=blank,
+        MAX_OBJECT_BYTES=blank,
+        ALLOWED_PREFIXES=blank,
+        ALLOWED_EXTENSIONS=blank,
+        WISTIA_UPLOAD_URL=blank,
+        TOKEN_CACHE_SECONDS=blank,
+    )
+    assert config.default_project_id is None
+    assert config.routes == ()
+    assert config.description is None
+    assert config.max_object_bytes is None
+    assert config.allowed_prefixes == ()
+    assert config.upload_url == DEFAULT_UPLOAD_URL
+    assert config.token_cache_seconds == 300
+    assert ".mp4" in config.allowed_extensions
+
+
+# --- required variables -----------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("name", ["WISTIA_SECRET_ID", "FAILURE_QUEUE_URL", "ALLOWED_BUCKETS"])
+@pytest.mark.parametrize("how", ["missing", "blank"])
+def test_required_variable_missing_is_an_error_naming_it(name, how):
+    message = config_error(**{name: None if how == "missing" else "  "})
+    assert message.startswith(f"{name}:")
+    assert "required" in message
+
+
+def test_values_are_stripped():
+    config = build_config(WISTIA_SECRET_ID="  my-secret \n", FAILURE_QUEUE_URL=" https://q.example/x ")
+    assert config.secret_id == "my-secret"
+    assert config.failure_queue_url == "https://q.example/x"
+
+
+# --- buckets ----------------------------------------------------------------------------------
+
+
+def test_allowed_buckets_are_comma_separated_and_trimmed():
+    config = build_config(ALLOWED_BUCKETS=" media-uploads-example , second.bucket-01,, ")
+    assert config.allowed_buckets == frozenset({"media-uploads-example", "second.bucket-01"})
+
+
+@pytest.mark.parametrize(
+    "bucket",
+    [
+        "Media-Uploads",  # upper case
+        "arn:aws:s3:::media-uploads-example",  # an ARN, not a name
+        "s3://media-uploads-example",
+        "ab",  # too short
+        "a" * 64,  # too long
+        "-starts-with-dash",
+        "ends-with-dash-",
+        "under_score",
+        "*",  # no wildcard
+    ],
+)
+def test_bad_bucket_name_is_an_error_naming_the_variable_and_value(bucket):
+    message = config_error(ALLOWED_BUCKETS=f"media-uploads-example,{bucket}")
+    assert message.startswith("ALLOWED_BUCKETS:")
+    assert repr(bucket) in message
+
+
+@pytest.mark.parametrize("bucket", ["abc", "a" * 63, "my.dotted.bucket", "123-numeric-4"])
+def test_valid_bucket_names_of_every_shape_are_accepted(bucket):
+    assert build_config(ALLOWED_BUCKETS=bucket).allowed_buckets == frozenset({bucket})
+
+
+# --- regions ----------------------------------------------------------------------------------
+
+
+def test_allowed_regions_default_to_the_function_region():
+    assert build_config(AWS_REGION="eu-west-3").allowed_regions == frozenset({"eu-west-3"})
+
+
+def test_allowed_regions_override_the_function_region():
+    config = build_config(ALLOWED_REGIONS="eu-west-1, us-gov-west-1,ap-southeast-2")
+    assert config.allowed_regions == frozenset({"eu-west-1", "us-gov-west-1", "ap-southeast-2"})
+
+
+def test_no_regions_at_all_is_an_error_naming_allowed_regions():
+    message = config_error(AWS_REGION=None, ALLOWED_REGIONS=None)
+    assert message.startswith("ALLOWED_REGIONS:")
+    assert "AWS_REGION" in message
+
+
+@pytest.mark.parametrize("region", ["US-EAST-1", "useast1", "us-east", "moon-base-1a", "eu_west_1"])
+def test_bad_region_is_an_error_naming_the_variable(region):
+    message = config_error(ALLOWED_REGIONS=f"us-east-1,{region}")
+    assert message.startswith("ALLOWED_REGIONS:")
+    assert repr(region) in message
+
+
+def test_bad_function_region_used_as_default_is_reported():
+    message = config_error(AWS_REGION="nowhere", ALLOWED_REGIONS=None)
+    assert message.startswith("ALLOWED_REGIONS:")
+    assert "'nowhere'" in message
+
+
+# --- upload URL -------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("raw", "expected"),
+    [
+        ("https://upload.wistia.com", "https://upload.wistia.com"),
+        ("https://upload.wistia.com/", "https://upload.wistia.com"),
+        (
+            "https://wistia-proxy.internal.example:8443/base/",
+            "https://wistia-proxy.internal.example:8443/base",
+        ),
+        ("http://127.0.0.1:54321", "http://127.0.0.1:54321"),
+        ("http://127.0.0.1", "http://127.0.0.1"),
+        ("http://localhost", "http://localhost"),
+        ("http://LOCALHOST:8080/", "http://LOCALHOST:8080"),
+        ("http://[::1]:9000", "http://[::1]:9000"),
+    ],
+)
+def test_upload_url_https_or_loopback_http_is_accepted_without_trailing_slash(raw, expected):
+    assert build_config(WISTIA_UPLOAD_URL=raw).upload_url == expected
+
+
+@pytest.mark.parametrize(
+    "raw",
+    [
+        "http://upload.wistia.com",
+        "http://10.0.0.5:8080",
+        "http://localhost.attacker.example",
+        "http://0.0.0.0:8080",
+        "http://192.168.1.10",
+    ],
+)
+def test_plain_http_to_a_non_loopback_host_is_rejected(raw):
+    message = config_error(WISTIA_UPLOAD_URL=raw)
+    assert message.startswith("WISTIA_UPLOAD_URL:")
+    assert "https" in message
+
+
+@pytest.mark.parametrize("raw", ["ftp://upload.wistia.com", "upload.wistia.com", "https://", "https:///s3"])
+def test_upload_url_that_is_not_an_http_url_is_rejected(raw):
+    message = config_error(WISTIA_UPLOAD_URL=raw)
+    assert message.startswith("WISTIA_UPLOAD_URL:")
+    assert "not an http(s) URL" in message
+
+
+@pytest.mark.parametrize("raw", ["https://upload.wistia.com/?x=1", "https://upload.wistia.com/#frag"])
+def test_upload_url_with_query_or_fragment_is_rejected(raw):
+    message = config_error(WISTIA_UPLOAD_URL=raw)
+    assert message.startswith("WISTIA_UPLOAD_URL:")
+    assert "query or fragment" in message
+
+
+@pytest.mark.parametrize("raw", ["http://127.0.0.1:99999", "https://upload.wistia.com:notaport"])
+def test_upload_url_with_an_invalid_port_is_rejected_at_cold_start(raw):
+    message = config_error(WISTIA_UPLOAD_URL=raw)
+    assert message.startswith("WISTIA_UPLOAD_URL:")
+
+
+# --- prefixes and extensions -----------------------------------------------------------------
+
+
+def test_prefixes_are_kept_in_order_and_trimmed():
+    config = build_config(ALLOWED_PREFIXES="videos/, marketing/webinars/ ,raw")
+    assert config.allowed_prefixes == ("videos/", "marketing/webinars/", "raw")
+
+
+def test_prefix_with_leading_slash_is_an_error_naming_the_variable():
+    message = config_error(ALLOWED_PREFIXES="videos/,/uploads/")
+    assert message.startswith("ALLOWED_PREFIXES:")
+    assert "'/uploads/'" in message
+
+
+def test_extensions_are_normalised_case_insensitively_with_optional_dot():
+    config = build_config(ALLOWED_EXTENSIONS="MP4, .mov,.M4V ,webm")
+    assert config.allowed_extensions == frozenset({".mp4", ".mov", ".m4v", ".webm"})
+
+
+def test_explicit_extensions_replace_the_default_list():
+    config = build_config(ALLOWED_EXTENSIONS="mp4")
+    assert config.allowed_extensions == frozenset({".mp4"})
+
+
+@pytest.mark.parametrize("ext", ["m p4", "mp4/x", "*", ".", "a" * 17, "mp-4"])
+def test_bad_extension_is_an_error_naming_the_variable(ext):
+    message = config_error(ALLOWED_EXTENSIONS=f"mp4,{ext}")
+    assert message.startswith("ALLOWED_EXTENSIONS:")
+    assert repr(ext) in message
+
+
+# --- numbers ----------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(("raw", "expected"), [("1", 1), ("5368709120", 5368709120), (" 1024 ", 1024)])
+def test_max_object_bytes_is_a_whole_number(raw, expected):
+    assert build_config(MAX_OBJECT_BYTES=raw).max_object_bytes == expected
+
+
+@pytest.mark.parametrize("raw", ["0", "-1", "1e9", "10GB", "1.5", "+5", "0x10", "ten"])
+def test_bad_max_object_bytes_is_an_error_naming_the_variable(raw):
+    message = config_error(MAX_OBJECT_BYTES=raw)
+    assert message.startswith("MAX_OBJECT_BYTES:")
+    assert repr(raw) in message
+
+
+def test_superscript_digit_in_max_object_bytes_gives_a_config_error():
+    message = config_error(MAX_OBJECT_BYTES="²")
+    assert message.startswith("MAX_OBJECT_BYTES:")
+
+
+@pytest.mark.parametrize(
+    ("name", "attribute", "minimum"),
+    [
+        ("TOKEN_CACHE_SECONDS", "token_cache_seconds", 0),
+        ("WISTIA_MAX_ATTEMPTS", "max_attempts", 1),
+        ("IDEMPOTENCY_TTL_SECONDS", "idempotency_ttl_seconds", 3600),
+    ],
+)
+def test_integer_variables_accept_their_minimum_and_reject_below_it(name, attribute, minimum):
+    assert getattr(build_config(**{name: str(minimum)}), attribute) == minimum
+    assert getattr(build_config(**{name: str(minimum + 7)}), attribute) == minimum + 7
+    if minimum > 0:
+        message = config_error(**{name: str(minimum - 1)})
+        assert message.startswith(f"{name}:")
+        assert f">= {minimum}" in message
+    message = config_error(**{name: "soon"})
+    assert message.startswith(f"{name}:")
+
+
+@pytest.mark.parametrize(
+    ("name", "attribute"),
+    [
+        ("WISTIA_CONNECT_TIMEOUT_SECONDS", "connect_timeout_seconds"),
+        ("WISTIA_READ_TIMEOUT_SECONDS", "read_timeout_seconds"),
+    ],
+)
+@pytest.mark.parametrize(("raw", "expected"), [("0.5", 0.5), ("2", 2.0), ("900", 900.0), ("1e1", 10.0)])
+def test_timeouts_accept_seconds_in_range(name, attribute, raw, expected):
+    assert getattr(build_config(**{name: raw}), attribute) == expected
+
+
+@pytest.mark.parametrize("name", ["WISTIA_CONNECT_TIMEOUT_SECONDS", "WISTIA_READ_TIMEOUT_SECONDS"])
+@pytest.mark.parametrize("raw", ["0", "-1", "900.01", "1000", "nan", "inf", "fast", "5s"])
+def test_timeouts_out_of_range_are_errors_naming_the_variable(name, raw):
+    message = config_error(**{name: raw})
+    assert message.startswith(f"{name}:")
+    assert "(0, 900]" in message
+
+
+# --- project, description, table ----------------------------------------------------------
+
+
+def test_project_description_and_idempotency_table_are_read():
+    config = build_config(
+        WISTIA_PROJECT_ID="abc123XYZ", WISTIA_DESCRIPTION="From S3", IDEMPOTENCY_TABLE="bridge-idem"
+    )
+    assert config.default_project_id == "abc123XYZ"
+    assert config.description == "From S3"
+    assert config.idempotency_table == "bridge-idem"
+
+
+@pytest.mark.parametrize("project", ["abc-123", "has space", "a" * 65, "ünï"])
+def test_bad_default_project_id_is_an_error_naming_the_variable(project):
+    message = config_error(WISTIA_PROJECT_ID=project)
+    assert message.startswith("WISTIA_PROJECT_ID:")
+    assert repr(project) in message
+
+
+# --- routes -----------------------------------------------------------------------------------
+
+
+def test_routes_are_parsed_in_order_with_optional_fields():
+    config = build_config(
+        WISTIA_ROUTES=routes(
+            [
+                {"prefix": "marketing/", "project_id": "mktproj", "contact_id": 7},
+                {"prefix": "marketing/webinars/", "project_id": "webinarproj", "description": "Webinar"},
+                {"prefix": "", "project_id": "catchall"},
+            ]
+        )
+    )
+    assert config.routes == (
+        Route("marketing/", "mktproj", 7, None),
+        Route("marketing/webinars/", "webinarproj", None, "Webinar"),
+        Route("", "catchall", None, None),
+    )
+
+
+def test_empty_route_list_is_no_routes():
+    assert build_config(WISTIA_ROUTES="[]").routes == ()
+
+
+@pytest.mark.parametrize(
+    ("value", "where", "fragment"),
+    [
+        ("{not json", "WISTIA_ROUTES:", "not valid JSON"),
+        ("[{'prefix': 'a/'}]", "WISTIA_ROUTES:", "not valid JSON"),
+        ({"prefix": "a/", "project_id": "p1"}, "WISTIA_ROUTES:", "JSON list"),
+        ("null", "WISTIA_ROUTES:", "JSON list"),
+        (["videos/"], "WISTIA_ROUTES[0]:", "must be an object"),
+        ([{"prefix": "a/", "project_id": "p1", "projectId": "p1"}], "WISTIA_ROUTES[0]:", "'projectId'"),
+        ([{"project_id": "p1"}], "WISTIA_ROUTES[0].prefix:", "string"),
+        ([{"prefix": 3, "project_id": "p1"}], "WISTIA_ROUTES[0].prefix:", "string"),
+        ([{"prefix": "/abs/", "project_id": "p1"}], "WISTIA_ROUTES[0].prefix:", "leading '/'"),
+        (
+            [{"prefix": "a/", "project_id": "p1"}, {"prefix": "a/", "project_id": "p2"}],
+            "WISTIA_ROUTES[1].prefix:",
+            "'a/' appears twice",
+        ),
+        ([{"prefix": "a/"}], "WISTIA_ROUTES[0].project_id:", "required"),
+        ([{"prefix": "a/", "project_id": 12345}], "WISTIA_ROUTES[0].project_id:", "required"),
+        ([{"prefix": "a/", "project_id": "no-dashes"}], "WISTIA_ROUTES[0].project_id:", "'no-dashes'"),
+        (
+            [{"prefix": "a/", "project_id": "p1", "contact_id": True}],
+            "WISTIA_ROUTES[0].contact_id:",
+            "positive",
+        ),
+        (
+            [{"prefix": "a/", "project_id": "p1", "contact_id": -4}],
+            "WISTIA_ROUTES[0].contact_id:",
+            "positive",
+        ),
+        ([{"prefix": "a/", "project_id": "p1", "contact_id": 0}], "WISTIA_ROUTES[0].contact_id:", "positive"),
+        (
+            [{"prefix": "a/", "project_id": "p1", "contact_id": "42"}],
+            "WISTIA_ROUTES[0].contact_id:",
+            "positive",
+        ),
+        (
+            [{"prefix": "a/", "project_id": "p1", "contact_id": 4.0}],
+            "WISTIA_ROUTES[0].contact_id:",
+            "positive",
+        ),
+        ([{"prefix": "a/", "project_id": "p1", "description": 5}], "WISTIA_ROUTES[0].description:", "string"),
+    ],
+)
+def test_bad_routes_are_errors_naming_the_variable_and_entry(value, where, fragment):
+    message = config_error(WISTIA_ROUTES=routes(value))
+    assert message.startswith(where)
+    assert fragment in message
+
+
+def test_route_error_points_at_the_offending_entry_index():
+    good = {"prefix": "a/", "project_id": "p1"}
+    message = config_error(
+        WISTIA_ROUTES=routes([good, {"prefix": "b/", "project_id": "p2"}, {"prefix": "c/"}])
+    )
+    assert message.startswith("WISTIA_ROUTES[2].project_id:")
+
+
+# --- the environment contract --------------------------------------------------------------
+
+
+class RecordingEnv(Mapping[str, str]):
+    """A mapping that remembers every name the configuration asks for."""
+
+    def __init__(self, values: dict[str, str]) -> None:
+        self._values = values
+        self.asked: set[str] = set()
+
+    def __getitem__(self, name: str) -> str:
+        self.asked.add(name)
+        return self._values[name]
+
+    def get(self, name: str, default: Any = None) -> Any:
+        self.asked.add(name)
+        return self._values.get(name, default)
+
+    def __contains__(self, name: object) -> bool:
+        if isinstance(name, str):
+            self.asked.add(name)
+        return name in self._values
+
+    def __iter__(self) -> Iterator[str]:
+        raise AssertionError("from_environ must ask for variables by name, not scan the environment")
+
+    def __len__(self) -> int:
+        return len(self._values)
+
+
+# Set by the Lambda runtime itself; a template cannot (and must not) set them.
+LAMBDA_RESERVED = {"AWS_REGION"}
+
+
+def names_read_in_config_source() -> set[str]:
+    """Upper-case string literals passed as the first argument of a call in config.py."""
+    tree = ast.parse(inspect.getsource(config_module))
+    names = set()
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Call) and node.args:
+            first = node.args[0]
+            if (
+                isinstance(first, ast.Constant)
+                and isinstance(first.value, str)
+                and first.value.isupper()
+                and first.value.replace("_", "").isalpha()
+            ):
+                names.add(first.value)
+    return names
+
+
+def test_function_environment_lists_every_variable_from_environ_reads():
+    env = RecordingEnv(dict(BASE_ENV))
+    BridgeConfig.from_environ(env)
+
+    assert env.asked - LAMBDA_RESERVED <= set(FUNCTION_ENVIRONMENT)
+    assert names_read_in_config_source() - LAMBDA_RESERVED <= set(FUNCTION_ENVIRONMENT)
+
+
+def test_function_environment_has_no_stale_bridge_variables():
+    env = RecordingEnv(dict(BASE_ENV))
+    BridgeConfig.from_environ(env)
+    powertools = {name for name in FUNCTION_ENVIRONMENT if name.startswith("POWERTOOLS_")}
+
+    assert set(FUNCTION_ENVIRONMENT) - powertools == env.asked - LAMBDA_RESERVED
+    assert len(FUNCTION_ENVIRONMENT) == len(set(FUNCTION_ENVIRONMENT))
+
+
+def test_source_scan_finds_the_variables_the_reader_is_asked_for():
+    # Guards the scanner above: if it found nothing, the containment check would be vacuous.
+    env = RecordingEnv(dict(BASE_ENV))
+    BridgeConfig.from_environ(env)
+    assert env.asked - LAMBDA_RESERVED <= names_read_in_config_source()
