@@ -1,0 +1,159 @@
+"""A deployed-like stack on loopback: moto (S3, SQS, Secrets Manager) and the Wistia emulator."""
+
+from __future__ import annotations
+
+import io
+import json
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from types import ModuleType
+from typing import Any
+from urllib.parse import quote_plus
+
+import boto3
+import pytest
+from s3_wistia_bridge.observability import logger
+from wistia_emulator import WistiaEmulator
+
+TOKEN = "wst-0123456789abcdef-SECRET-TOKEN"  # distinctive, so leak checks can search for it
+ROTATED_TOKEN = "wst-fedcba9876543210-ROTATED-TOKEN"
+BUCKET = "media-uploads-example"
+REGION = "us-east-1"
+SECRET_NAME = "s3-wistia-bridge/wistia-token"
+
+
+@pytest.fixture
+def emulator(aws: str) -> Iterator[WistiaEmulator]:
+    emulator = WistiaEmulator(tokens=(TOKEN,), s3_endpoint_url=aws).start()
+    yield emulator
+    emulator.stop()
+
+
+@dataclass
+class Stack:
+    """The resources a deployment would have, and helpers to drive and inspect them."""
+
+    emulator: WistiaEmulator
+    queue_url: str
+    secret_arn: str
+    env: dict[str, str]
+    s3: Any = field(repr=False)
+    sqs: Any = field(repr=False)
+    secrets: Any = field(repr=False)
+
+    def put(
+        self, key: str, body: bytes = b"\x00\x00\x00\x18ftypmp42", bucket: str = BUCKET
+    ) -> dict[str, Any]:
+        """Put a real object in moto S3 and return the S3 notification S3 would send for it."""
+        self.s3.put_object(Bucket=bucket, Key=key, Body=body)
+        head = self.s3.head_object(Bucket=bucket, Key=key)
+        return s3_event(key, size=len(body), bucket=bucket, etag=head["ETag"].strip('"'))
+
+    def failure_records(self) -> list[dict[str, Any]]:
+        """Every message on the failure queue (received, then left to become visible again)."""
+        messages: list[dict[str, Any]] = []
+        while True:
+            batch = self.sqs.receive_message(
+                QueueUrl=self.queue_url,
+                MaxNumberOfMessages=10,
+                VisibilityTimeout=30,
+                MessageAttributeNames=["All"],
+            ).get("Messages", [])
+            if not batch:
+                return messages
+            messages.extend(
+                json.loads(m["Body"]) | {"_attributes": m.get("MessageAttributes", {})} for m in batch
+            )
+
+
+def s3_event(
+    key: str,
+    *,
+    size: int = 1024,
+    bucket: str = BUCKET,
+    region: str = REGION,
+    etag: str = "9b2cf535f27731c974343645a3985328",
+    event_name: str = "ObjectCreated:Put",
+) -> dict[str, Any]:
+    """An S3 notification as S3 writes it: the key form-encoded ('+' for space), '/' kept."""
+    return {
+        "Records": [
+            {
+                "eventVersion": "2.1",
+                "eventSource": "aws:s3",
+                "awsRegion": region,
+                "eventTime": "2026-11-21T10:00:00.000Z",
+                "eventName": event_name,
+                "s3": {
+                    "s3SchemaVersion": "1.0",
+                    "configurationId": "bridge",
+                    "bucket": {"name": bucket, "arn": f"arn:aws:s3:::{bucket}"},
+                    "object": {
+                        "key": quote_plus(key, safe="/"),
+                        "size": size,
+                        "eTag": etag,
+                        "sequencer": "0055AED6DCD90281E5",
+                    },
+                },
+            }
+        ]
+    }
+
+
+@pytest.fixture
+def stack(aws: str, emulator: WistiaEmulator) -> Stack:
+    s3 = boto3.client("s3", region_name=REGION)
+    sqs = boto3.client("sqs", region_name=REGION)
+    secrets = boto3.client("secretsmanager", region_name=REGION)
+    s3.create_bucket(Bucket=BUCKET)
+    queue_url = sqs.create_queue(QueueName="s3-wistia-bridge-failures")["QueueUrl"]
+    secret_arn = secrets.create_secret(Name=SECRET_NAME, SecretString=json.dumps({"access_token": TOKEN}))[
+        "ARN"
+    ]
+    env = {
+        "WISTIA_SECRET_ID": secret_arn,
+        "WISTIA_UPLOAD_URL": emulator.url,
+        "ALLOWED_BUCKETS": BUCKET,
+        "FAILURE_QUEUE_URL": queue_url,
+        "WISTIA_PROJECT_ID": "defaultproj1",
+        "WISTIA_CONNECT_TIMEOUT_SECONDS": "2",
+        "WISTIA_READ_TIMEOUT_SECONDS": "5",
+    }
+    return Stack(emulator, queue_url, secret_arn, env, s3, sqs, secrets)
+
+
+@pytest.fixture
+def bridge_app(stack: Stack, load_app: Callable[[dict[str, str]], ModuleType]) -> ModuleType:
+    """The real handler module, cold-started against the stack."""
+    return load_app(stack.env)
+
+
+@pytest.fixture
+def function_output(capsys: pytest.CaptureFixture[str]) -> Iterator[Callable[[], list[dict[str, Any]]]]:
+    """Reads what the function printed since the last read: log records and EMF metric blobs.
+
+    The Powertools logger keeps the stream it was created with, so its handler is pointed at a
+    buffer here; metrics are printed to stdout, which capsys holds.
+    """
+    buffer = io.StringIO()
+    handler = logger.registered_handler
+    previous = handler.setStream(buffer)  # type: ignore[attr-defined]
+
+    def read() -> list[dict[str, Any]]:
+        text = buffer.getvalue() + capsys.readouterr().out
+        buffer.seek(0)
+        buffer.truncate()
+        return [json.loads(line) for line in text.splitlines() if line.strip().startswith("{")]
+
+    yield read
+    handler.setStream(previous)  # type: ignore[attr-defined]
+
+
+def metric_values(records: list[dict[str, Any]], name: str) -> list[tuple[float, dict[str, Any]]]:
+    """(value, blob) for every EMF blob that carries the metric `name`."""
+    found = []
+    for record in records:
+        if "_aws" in record and name in record:
+            value = record[name]
+            found.append((sum(value) if isinstance(value, list) else value, record))
+    return found

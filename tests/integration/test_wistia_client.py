@@ -1,0 +1,122 @@
+"""WistiaClient over real loopback HTTP: retries, backoff, Retry-After, keep-alive, redirects."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+from s3_wistia_bridge.deadline import Deadline
+from s3_wistia_bridge.errors import PermanentFailure, TransientFailure
+from s3_wistia_bridge.models import CopyRequest
+from s3_wistia_bridge.wistia import WistiaClient
+from wistia_emulator import WistiaEmulator
+
+from .faults import fail_requests
+
+pytestmark = pytest.mark.integration
+
+TOKEN = "client-test-token-0123456789"
+REQUEST = CopyRequest(
+    bucket="media-uploads-example", source_file="videos/a.mp4", region="us-east-1", name="a.mp4"
+)
+
+
+class StaticToken:
+    def __init__(self, *tokens: str) -> None:
+        self.tokens = list(tokens)
+        self.refreshes = 0
+
+    def token(self, *, refresh: bool = False) -> str:
+        if refresh:
+            self.refreshes += 1
+            self.tokens.pop(0)
+        return self.tokens[0]
+
+
+@pytest.fixture
+def wistia() -> Iterator[WistiaEmulator]:
+    emulator = WistiaEmulator(tokens=(TOKEN,)).start()
+    yield emulator
+    emulator.stop()
+
+
+def client(emulator: WistiaEmulator, sleeps: list[float], **options: Any) -> WistiaClient:
+    return WistiaClient(
+        base_url=emulator.url, tokens=StaticToken(TOKEN), sleep=sleeps.append, jitter=lambda: 1.0, **options
+    )
+
+
+def test_backoff_doubles_between_attempts(wistia: WistiaEmulator) -> None:
+    sleeps: list[float] = []
+    fail_requests(wistia, 500, times=3)
+
+    result = client(wistia, sleeps, max_attempts=4).s3_copy(REQUEST, Deadline.after(60))
+
+    assert result.attempts == 4
+    assert sleeps == [0.5, 1.0, 2.0]
+
+
+def test_backoff_is_capped(wistia: WistiaEmulator) -> None:
+    sleeps: list[float] = []
+    fail_requests(wistia, 500, times=5)
+
+    client(wistia, sleeps, max_attempts=6, backoff_cap=1.5).s3_copy(REQUEST, Deadline.after(60))
+
+    assert sleeps == [0.5, 1.0, 1.5, 1.5, 1.5]
+
+
+def test_retry_after_header_sets_the_delay(wistia: WistiaEmulator) -> None:
+    sleeps: list[float] = []
+    fail_requests(wistia, 429, times=1, retry_after=7)
+
+    result = client(wistia, sleeps).s3_copy(REQUEST, Deadline.after(60))
+
+    assert sleeps == [7.0]
+    assert result.hashed_id == wistia.medias()[0]["hashed_id"]
+
+
+def test_at_least_three_attempts_when_time_allows(wistia: WistiaEmulator) -> None:
+    sleeps: list[float] = []
+    fail_requests(wistia, 503, retry_after=0)
+
+    with pytest.raises(TransientFailure) as raised:
+        client(wistia, sleeps).s3_copy(REQUEST, Deadline.after(60))
+
+    assert raised.value.attempts == 4
+    assert len(wistia.requests()) == 4
+
+
+def test_success_without_json_body_still_counts_as_copied(wistia: WistiaEmulator) -> None:
+    fail_requests(wistia, 200, times=1, body="OK")
+
+    result = client(wistia, []).s3_copy(REQUEST, Deadline.after(60))
+
+    assert (result.hashed_id, result.media_id) == (None, None)
+
+
+def test_redirect_is_not_followed_and_is_permanent(wistia: WistiaEmulator) -> None:
+    fail_requests(wistia, 302, times=1)
+
+    with pytest.raises(PermanentFailure) as raised:
+        client(wistia, []).s3_copy(REQUEST, Deadline.after(60))
+
+    assert raised.value.reason == "wistia_http_302"
+    assert len(wistia.requests()) == 1
+
+
+def test_one_keep_alive_connection_serves_many_copies(wistia: WistiaEmulator) -> None:
+    bridge_client = client(wistia, [])
+    for _ in range(5):
+        bridge_client.s3_copy(REQUEST, Deadline.after(60))
+
+    assert len(wistia.medias()) == 5
+    assert len({r["peer"] for r in wistia.requests()}) == 1
+
+
+def test_no_attempt_starts_without_time_to_read_the_answer(wistia: WistiaEmulator) -> None:
+    with pytest.raises(TransientFailure) as raised:
+        client(wistia, [], connect_timeout=3.0).s3_copy(REQUEST, Deadline.after(3.5))
+
+    assert raised.value.reason == "deadline_exhausted"
+    assert wistia.requests() == []
