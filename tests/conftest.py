@@ -102,6 +102,7 @@ def load_app(monkeypatch: pytest.MonkeyPatch) -> Callable[[dict[str, str]], Modu
             "WISTIA_ROUTES",
             "WISTIA_DESCRIPTION",
             "ALLOWED_PREFIXES",
+            "IDEMPOTENCY_TABLE",
             "ALLOWED_EXTENSIONS",
             "MAX_OBJECT_BYTES",
             "ALLOWED_REGIONS",

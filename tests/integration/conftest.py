@@ -20,6 +20,7 @@ ROTATED_TOKEN = "wst-fedcba9876543210-ROTATED-TOKEN"
 BUCKET = "media-uploads-example"
 REGION = "us-east-1"
 SECRET_NAME = "s3-wistia-bridge/wistia-token"
+IDEMPOTENCY_TABLE = "s3-wistia-bridge-idempotency"
 
 
 @pytest.fixture
@@ -40,6 +41,7 @@ class Stack:
     s3: Any = field(repr=False)
     sqs: Any = field(repr=False)
     secrets: Any = field(repr=False)
+    dynamodb: Any = field(repr=False)
 
     def put(
         self, key: str, body: bytes = b"\x00\x00\x00\x18ftypmp42", bucket: str = BUCKET
@@ -48,6 +50,9 @@ class Stack:
         self.s3.put_object(Bucket=bucket, Key=key, Body=body)
         head = self.s3.head_object(Bucket=bucket, Key=key)
         return s3_event(key, size=len(body), bucket=bucket, etag=head["ETag"].strip('"'))
+
+    def idempotency_items(self) -> list[dict[str, Any]]:
+        return list(self.dynamodb.scan(TableName=IDEMPOTENCY_TABLE)["Items"])
 
     def failure_records(self) -> list[dict[str, Any]]:
         """Every message on the failure queue (received, then left to become visible again)."""
@@ -107,6 +112,13 @@ def stack(aws: str, emulator: WistiaEmulator) -> Stack:
     secrets = boto3.client("secretsmanager", region_name=REGION)
     s3.create_bucket(Bucket=BUCKET)
     queue_url = sqs.create_queue(QueueName="s3-wistia-bridge-failures")["QueueUrl"]
+    dynamodb = boto3.client("dynamodb", region_name=REGION)
+    dynamodb.create_table(
+        TableName=IDEMPOTENCY_TABLE,
+        AttributeDefinitions=[{"AttributeName": "id", "AttributeType": "S"}],
+        KeySchema=[{"AttributeName": "id", "KeyType": "HASH"}],
+        BillingMode="PAY_PER_REQUEST",
+    )
     secret_arn = secrets.create_secret(Name=SECRET_NAME, SecretString=json.dumps({"access_token": TOKEN}))[
         "ARN"
     ]
@@ -118,8 +130,9 @@ def stack(aws: str, emulator: WistiaEmulator) -> Stack:
         "WISTIA_PROJECT_ID": "defaultproj1",
         "WISTIA_CONNECT_TIMEOUT_SECONDS": "2",
         "WISTIA_READ_TIMEOUT_SECONDS": "5",
+        "IDEMPOTENCY_TABLE": IDEMPOTENCY_TABLE,
     }
-    return Stack(emulator, queue_url, secret_arn, env, s3, sqs, secrets)
+    return Stack(emulator, queue_url, secret_arn, env, s3, sqs, secrets, dynamodb)
 
 
 @pytest.fixture

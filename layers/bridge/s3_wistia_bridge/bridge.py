@@ -14,21 +14,18 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass
-from typing import Protocol
+from typing import Any, Protocol
 
 from .config import BridgeConfig
 from .deadline import Deadline
 from .errors import PermanentFailure, TransientFailure
 from .events import ParsedItem
 from .failures import failure_record, malformed_record
-from .models import CopyRequest, CopyResult, JsonDict, MalformedEvent, ObjectReport, Outcome, S3Object
+from .idempotency import Copier, CopyOutcome, IdempotentCopier
+from .models import CopyRequest, JsonDict, MalformedEvent, ObjectReport, Outcome, S3Object
 from .observability import count, count_by, logger
 from .routing import copy_request
 from .validation import validate
-
-
-class Copier(Protocol):
-    def s3_copy(self, request: CopyRequest, deadline: Deadline) -> CopyResult: ...
 
 
 class FailureSink(Protocol):
@@ -43,10 +40,21 @@ class Invocation:
 
 
 class Bridge:
-    def __init__(self, config: BridgeConfig, copier: Copier, failures: FailureSink) -> None:
+    def __init__(
+        self,
+        config: BridgeConfig,
+        copier: Copier,
+        failures: FailureSink,
+        idempotency: IdempotentCopier | None = None,
+    ) -> None:
         self.config = config
         self._copier = copier
         self._failures = failures
+        self._idempotency = idempotency
+
+    def register_lambda_context(self, context: Any) -> None:
+        if self._idempotency is not None:
+            self._idempotency.register_lambda_context(context)
 
     def process(self, items: Iterable[ParsedItem], invocation: Invocation) -> list[ObjectReport]:
         """Every item gets its outcome; transient failures are raised once all were tried."""
@@ -91,7 +99,7 @@ class Bridge:
             return ObjectReport(Outcome.REJECTED, obj.uri, rejection.reason.value, rejection.message)
         request = copy_request(obj, self.config)
         try:
-            result = self._copier.s3_copy(request, invocation.deadline)
+            outcome = self._copy_once(obj, request, invocation.deadline)
         except PermanentFailure as failure:
             self._failures.send(
                 failure_record(
@@ -123,6 +131,14 @@ class Bridge:
             )
             count("TransientFailure")
             raise
+        result = outcome.result
+        if outcome.duplicate:
+            logger.info(
+                "duplicate: this object version was already copied",
+                extra={"hashed_id": result.hashed_id, "copied_at": outcome.copied_at},
+            )
+            count("DuplicateSuppressed")
+            return ObjectReport(Outcome.DUPLICATE, obj.uri, hashed_id=result.hashed_id)
         logger.info(
             "copied",
             extra={
@@ -134,6 +150,11 @@ class Bridge:
         )
         count("ObjectCopied")
         return ObjectReport(Outcome.COPIED, obj.uri, hashed_id=result.hashed_id)
+
+    def _copy_once(self, obj: S3Object, request: CopyRequest, deadline: Deadline) -> CopyOutcome:
+        if self._idempotency is None:
+            return CopyOutcome(self._copier.s3_copy(request, deadline), duplicate=False, copied_at=None)
+        return self._idempotency.copy(obj, request, deadline)
 
     def _malformed(self, item: MalformedEvent, invocation: Invocation) -> ObjectReport:
         self._failures.send(

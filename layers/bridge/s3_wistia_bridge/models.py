@@ -102,6 +102,7 @@ class CopyResult:
 
 class Outcome(StrEnum):
     COPIED = "copied"
+    DUPLICATE = "duplicate"
     REJECTED = "rejected"
     SKIPPED = "skipped"
     PERMANENT_FAILURE = "permanent_failure"

@@ -10,6 +10,7 @@ from .config import BridgeConfig
 from .deadline import Deadline
 from .events import is_sqs_batch, parse_event, parse_sqs_body
 from .failure_queue import SqsFailureQueue
+from .idempotency import IdempotentCopier
 from .models import JsonDict
 from .observability import count, logger
 from .wistia import RetryNotice, WistiaClient
@@ -27,7 +28,16 @@ def build_bridge(env: Mapping[str, str]) -> Bridge:
         max_attempts=config.max_attempts,
         on_retry=_log_retry,
     )
-    return Bridge(config, client, SqsFailureQueue(config.failure_queue_url))
+    idempotency = None
+    if config.idempotency_table:
+        from aws_lambda_powertools.utilities.idempotency import DynamoDBPersistenceLayer  # noqa: PLC0415
+
+        idempotency = IdempotentCopier(
+            client,
+            DynamoDBPersistenceLayer(table_name=config.idempotency_table),
+            config.idempotency_ttl_seconds,
+        )
+    return Bridge(config, client, SqsFailureQueue(config.failure_queue_url), idempotency)
 
 
 def handle(bridge: Bridge, event: Any, context: Any) -> JsonDict:
@@ -37,6 +47,7 @@ def handle(bridge: Bridge, event: Any, context: Any) -> JsonDict:
         request_id=getattr(context, "aws_request_id", None),
         function_arn=getattr(context, "invoked_function_arn", None),
     )
+    bridge.register_lambda_context(context)
     if is_sqs_batch(event):
         return _handle_sqs_batch(bridge, event, context, invocation)
     reports = bridge.process(parse_event(event), invocation)
