@@ -38,7 +38,9 @@ typecheck: setup ## mypy (strict on the package)
 unit: setup ## pytest (unit + integration; no template or e2e tier)
 	$(BIN)/pytest
 
-test: lint typecheck unit ## everything CI runs
+test: lint typecheck unit template-check ## everything CI runs
 
 clean: ## remove venvs, build output and caches
 	rm -rf $(VENV) .venv-* .aws-sam .tmp .mypy_cache .ruff_cache .pytest_cache .hypothesis
+
+include mk/template.mk

@@ -1,0 +1,803 @@
+"""The SAM template's load-bearing properties, checked offline.
+
+The template is read with cfn-lint's decoder (it understands the short-form tags), its intrinsic
+functions are evaluated for concrete parameter sets by a small evaluator below, and the whole
+template is translated by aws-sam-translator for both trigger modes. cfn-lint, checkov and
+`sam validate` run separately (`make template-check`); these tests pin the behaviour they cannot
+know about: retries, the failure destination, least privilege, every variable wired.
+"""
+
+from __future__ import annotations
+
+import copy
+import json
+import re
+from collections.abc import Iterator, Mapping
+from functools import cache
+from pathlib import Path
+from typing import Any
+
+import pytest
+from cfnlint.decode import decode  # type: ignore[import-untyped]
+
+ROOT = Path(__file__).resolve().parents[2]
+TEMPLATE_PATH = ROOT / "template.yaml"
+
+SECRET_ARN = "arn:aws:secretsmanager:eu-west-1:123456789012:secret:wistia/token-AbCdEf"
+KEY_ARN = "arn:aws:kms:eu-west-1:123456789012:key/1234abcd-12ab-34cd-56ef-1234567890ab"
+PSEUDO = {
+    "AWS::Region": "eu-west-1",
+    "AWS::AccountId": "123456789012",
+    "AWS::Partition": "aws",
+    "AWS::StackName": "s3-wistia-bridge",
+    "AWS::StackId": "arn:aws:cloudformation:eu-west-1:123456789012:stack/s3-wistia-bridge/"
+    "0b6c1d20-6a8e-11ef-9f1f-0affd1c3e2b5",
+    "AWS::URLSuffix": "amazonaws.com",
+}
+GENERATED_BUCKET = "s3-wistia-bridge-123456789012-0affd1c3e2b5"
+NEW_BUCKET = {"TriggerMode": "NewBucket", "WistiaSecretArn": SECRET_ARN}
+EXISTING_BUCKET = {
+    "TriggerMode": "ExistingBucket",
+    "ExistingBucketName": "media",
+    "WistiaSecretArn": SECRET_ARN,
+}
+# The contract from the issue; config.FUNCTION_ENVIRONMENT is the authority once importable.
+DOCUMENTED_ENVIRONMENT = (
+    "WISTIA_SECRET_ID",
+    "WISTIA_UPLOAD_URL",
+    "ALLOWED_BUCKETS",
+    "ALLOWED_REGIONS",
+    "ALLOWED_PREFIXES",
+    "ALLOWED_EXTENSIONS",
+    "MAX_OBJECT_BYTES",
+    "WISTIA_PROJECT_ID",
+    "WISTIA_ROUTES",
+    "WISTIA_DESCRIPTION",
+    "FAILURE_QUEUE_URL",
+    "TOKEN_CACHE_SECONDS",
+    "WISTIA_CONNECT_TIMEOUT_SECONDS",
+    "WISTIA_READ_TIMEOUT_SECONDS",
+    "WISTIA_MAX_ATTEMPTS",
+    "IDEMPOTENCY_TABLE",
+    "IDEMPOTENCY_TTL_SECONDS",
+    "POWERTOOLS_SERVICE_NAME",
+    "POWERTOOLS_METRICS_NAMESPACE",
+    "POWERTOOLS_LOG_LEVEL",
+)
+BRIDGE_METRICS = {
+    "ObjectCopied",
+    "ObjectRejected",
+    "ObjectSkipped",
+    "PermanentFailure",
+    "TransientFailure",
+    "WistiaRetry",
+    "DuplicateSuppressed",
+}
+
+
+# ---------------------------------------------------------------- loading and evaluating
+
+
+@cache
+def _loaded() -> dict[str, Any]:
+    template, matches = decode(str(TEMPLATE_PATH))
+    assert not matches, matches
+    plain: dict[str, Any] = json.loads(json.dumps(template))  # no cfn-lint node types
+    return plain
+
+
+def load() -> dict[str, Any]:
+    return copy.deepcopy(_loaded())
+
+
+class NoValue:
+    """AWS::NoValue: removes the property or list element it stands in."""
+
+
+class Template:
+    """Evaluates the template's intrinsic functions for one set of parameter values."""
+
+    def __init__(self, template: dict[str, Any], params: Mapping[str, str]) -> None:
+        self.template = template
+        self.params: dict[str, str] = {}
+        for name, spec in template["Parameters"].items():
+            value = params.get(name, spec.get("Default"))
+            assert value is not None, f"parameter {name} needs a value"
+            self.params[name] = str(value)
+        unknown = set(params) - set(self.params)
+        assert not unknown, f"not parameters of the template: {unknown}"
+        self.resources: dict[str, Any] = template["Resources"]
+        self._conditions: dict[str, bool] = {}
+
+    def condition(self, name: str) -> bool:
+        if name not in self._conditions:
+            self._conditions[name] = bool(self.value(self.template["Conditions"][name]))
+        return self._conditions[name]
+
+    def active(self, name: str) -> bool:
+        condition = self.resources[name].get("Condition")
+        return condition is None or self.condition(condition)
+
+    def properties(self, name: str) -> dict[str, Any]:
+        assert self.active(name), f"{name} is not created with these parameters"
+        result = self.value(self.resources[name].get("Properties", {}))
+        assert isinstance(result, dict)
+        return result
+
+    def value(self, node: Any) -> Any:
+        if isinstance(node, list):
+            elements = [self.value(item) for item in node]
+            return [item for item in elements if not isinstance(item, NoValue)]
+        if not isinstance(node, dict):
+            return node
+        if len(node) == 1:
+            ((key, arg),) = node.items()
+            if key == "Ref" or key.startswith("Fn::") or key == "Condition":
+                return self._intrinsic(key, arg)
+        members = {key: self.value(item) for key, item in node.items()}
+        return {key: item for key, item in members.items() if not isinstance(item, NoValue)}
+
+    def _intrinsic(self, key: str, arg: Any) -> Any:
+        if key == "Ref":
+            return self._ref(arg)
+        if key == "Condition":
+            return self.condition(arg)
+        if key == "Fn::GetAtt":
+            resource, attribute = arg if isinstance(arg, list) else arg.split(".", 1)
+            assert resource in self.resources, f"GetAtt of unknown resource {resource}"
+            return f"<{resource}.{attribute}>"
+        if key == "Fn::If":
+            name, when_true, when_false = arg
+            return self.value(when_true if self.condition(name) else when_false)
+        if key == "Fn::Equals":
+            left, right = (str(self.value(side)) for side in arg)
+            return left == right
+        if key == "Fn::Not":
+            return not self.value(arg[0])
+        if key == "Fn::And":
+            return all(self.value(item) for item in arg)
+        if key == "Fn::Or":
+            return any(self.value(item) for item in arg)
+        if key == "Fn::Join":
+            delimiter, items = arg
+            assert isinstance(delimiter, str), "Fn::Join's delimiter must be a literal"
+            return delimiter.join(str(item) for item in self.value(items))
+        if key == "Fn::Split":
+            delimiter, source = arg
+            return str(self.value(source)).split(delimiter)
+        if key == "Fn::Select":
+            index, items = arg
+            values = self.value(items)
+            position = int(self.value(index))
+            assert position < len(values), f"Fn::Select {position} out of range of {values}"
+            return values[position]
+        if key == "Fn::Sub":
+            text, variables = _sub_arguments(arg)
+            bound = {name: self.value(item) for name, item in variables.items()}
+            return re.sub(r"\$\{([^}!]+)\}", lambda m: self._sub_variable(m.group(1), bound), text)
+        raise AssertionError(f"intrinsic {key} not handled by the test evaluator")
+
+    def _ref(self, name: str) -> Any:
+        if name == "AWS::NoValue":
+            return NoValue()
+        if name in PSEUDO:
+            return PSEUDO[name]
+        if name in self.params:
+            return self.params[name]
+        assert name in self.resources, f"Ref to unknown name {name}"
+        return f"<{name}>"
+
+    def _sub_variable(self, name: str, bound: Mapping[str, Any]) -> str:
+        if name in bound:
+            return str(bound[name])
+        if "." in name and name.split(".", 1)[0] in self.resources:
+            return f"<{name}>"
+        return str(self._ref(name))
+
+    def environment(self) -> dict[str, str]:
+        variables = self.properties("IngestFunction")["Environment"]["Variables"]
+        return {name: str(value) for name, value in variables.items()}
+
+    def role_statements(self) -> list[dict[str, Any]]:
+        return [
+            statement
+            for policy in self.properties("IngestRole")["Policies"]
+            for statement in policy["PolicyDocument"]["Statement"]
+        ]
+
+
+def _sub_arguments(arg: Any) -> tuple[str, dict[str, Any]]:
+    if isinstance(arg, str):
+        return arg, {}
+    text, variables = arg
+    return text, variables
+
+
+def references(node: Any, template: Template | None = None) -> Iterator[str]:
+    """Logical ids that `node` refers to (only the taken branch of Fn::If when `template` is given)."""
+    if isinstance(node, list):
+        for item in node:
+            yield from references(item, template)
+    elif isinstance(node, dict):
+        for key, arg in node.items():
+            if key == "Ref" and isinstance(arg, str):
+                yield arg
+            elif key == "Fn::GetAtt":
+                yield arg[0] if isinstance(arg, list) else arg.split(".", 1)[0]
+            elif key == "Fn::Sub":
+                text, variables = _sub_arguments(arg)
+                for name in re.findall(r"\$\{([^}!]+)\}", text):
+                    if name not in variables:
+                        yield name.split(".", 1)[0]
+                yield from references(variables, template)
+            elif key == "Fn::If" and template is not None:
+                name, when_true, when_false = arg
+                yield from references(when_true if template.condition(name) else when_false, template)
+            else:
+                yield from references(arg, template)
+
+
+def as_list(value: Any) -> list[Any]:
+    return value if isinstance(value, list) else [value]
+
+
+def translate(params: Mapping[str, str]) -> dict[str, Any]:
+    """The CloudFormation that `sam deploy` would submit for these parameters."""
+    try:
+        import boto3
+        from samtranslator.parser.parser import Parser  # type: ignore[import-untyped]
+        from samtranslator.translator.translator import Translator  # type: ignore[import-untyped]
+    except ImportError as error:  # pragma: no cover - a broken dev venv
+        pytest.fail(f"aws-sam-translator is needed in the dev venv (requirements/dev.txt): {error}")
+    template = load()
+    # Local paths become S3 URIs when sam packages them; the translator only accepts the latter.
+    template["Resources"]["IngestFunction"]["Properties"]["CodeUri"] = "s3://artifacts/ingest.zip"
+    template["Resources"]["BridgeLayer"]["Properties"]["ContentUri"] = "s3://artifacts/layer.zip"
+    session = boto3.session.Session(region_name=PSEUDO["AWS::Region"])
+    translator = Translator(None, Parser(), boto_session=session)
+    result = translator.translate(template, parameter_values=dict(params), get_managed_policy_map=dict)
+    assert isinstance(result, dict)
+    return result
+
+
+def function_environment_contract() -> set[str]:
+    try:
+        from s3_wistia_bridge.config import FUNCTION_ENVIRONMENT
+    except ImportError:  # before the package exists; config.py is the authority afterwards
+        return set(DOCUMENTED_ENVIRONMENT)
+    return set(FUNCTION_ENVIRONMENT)
+
+
+def java_full_match(pattern: str, value: str) -> bool:
+    """CloudFormation's AllowedPattern must match the whole value (Java regex semantics)."""
+    return re.fullmatch(pattern, value) is not None
+
+
+# ---------------------------------------------------------------- asynchronous invocation
+
+
+def test_lambda_retries_an_event_twice_then_sends_it_to_the_failure_queue():
+    invoke = load()["Resources"]["IngestFunction"]["Properties"]["EventInvokeConfig"]
+    assert invoke["MaximumRetryAttempts"] == 2
+    assert invoke["MaximumEventAgeInSeconds"] == {"Ref": "MaxEventAgeSeconds"}
+    assert invoke["DestinationConfig"]["OnFailure"] == {
+        "Type": "SQS",
+        "Destination": {"Fn::GetAtt": ["FailureQueue", "Arn"]},
+    }
+    age = load()["Parameters"]["MaxEventAgeSeconds"]
+    assert (age["MinValue"], age["MaxValue"]) == (60, 21600)  # Lambda's own bounds
+
+
+def test_translated_event_invoke_config_targets_the_failure_queue_on_latest():
+    resources = translate(NEW_BUCKET)["Resources"]
+    configs = [r for r in resources.values() if r["Type"] == "AWS::Lambda::EventInvokeConfig"]
+    assert len(configs) == 1
+    properties = configs[0]["Properties"]
+    assert properties["FunctionName"] == {"Ref": "IngestFunction"}
+    assert properties["MaximumRetryAttempts"] == 2
+    assert properties["DestinationConfig"]["OnFailure"]["Destination"] == {
+        "Fn::GetAtt": ["FailureQueue", "Arn"]
+    }
+    assert not any(r["Type"] == "AWS::SQS::Queue" and name != "FailureQueue" for name, r in resources.items())
+
+
+def test_failure_queue_is_encrypted_keeps_failures_14_days_and_refuses_plain_http():
+    template = Template(load(), NEW_BUCKET)
+    queue = template.properties("FailureQueue")
+    assert queue["SqsManagedSseEnabled"] is True
+    assert queue["MessageRetentionPeriod"] == 14 * 24 * 3600
+    (statement,) = template.properties("FailureQueuePolicy")["PolicyDocument"]["Statement"]
+    assert statement["Effect"] == "Deny"
+    assert statement["Condition"] == {"Bool": {"aws:SecureTransport": "false"}}
+    assert template.properties("FailureQueuePolicy")["Queues"] == ["<FailureQueue>"]
+
+
+# ---------------------------------------------------------------- configuration contract
+
+
+def test_every_variable_the_function_reads_is_wired_and_nothing_else():
+    variables = load()["Resources"]["IngestFunction"]["Properties"]["Environment"]["Variables"]
+    assert set(variables) == function_environment_contract()
+
+
+def test_each_variable_comes_from_its_parameter_or_resource():
+    variables = load()["Resources"]["IngestFunction"]["Properties"]["Environment"]["Variables"]
+    expected_refs = {
+        "WISTIA_SECRET_ID": "WistiaSecretArn",
+        "WISTIA_UPLOAD_URL": "WistiaUploadUrl",
+        "ALLOWED_REGIONS": "AWS::Region",
+        "ALLOWED_PREFIXES": "AllowedPrefixes",
+        "ALLOWED_EXTENSIONS": "AllowedExtensions",
+        "MAX_OBJECT_BYTES": "MaxObjectBytes",
+        "WISTIA_PROJECT_ID": "WistiaProjectId",
+        "WISTIA_ROUTES": "WistiaRoutes",
+        "WISTIA_DESCRIPTION": "WistiaDescription",
+        "FAILURE_QUEUE_URL": "FailureQueue",
+        "TOKEN_CACHE_SECONDS": "TokenCacheSeconds",
+        "WISTIA_CONNECT_TIMEOUT_SECONDS": "WistiaConnectTimeoutSeconds",
+        "WISTIA_READ_TIMEOUT_SECONDS": "WistiaReadTimeoutSeconds",
+        "WISTIA_MAX_ATTEMPTS": "WistiaMaxAttempts",
+        "IDEMPOTENCY_TABLE": "IdempotencyTable",
+        "IDEMPOTENCY_TTL_SECONDS": "IdempotencyTtlSeconds",
+        "POWERTOOLS_LOG_LEVEL": "LogLevel",
+    }
+    for name, ref in expected_refs.items():
+        assert variables[name] == {"Ref": ref}, name
+    assert variables["POWERTOOLS_SERVICE_NAME"] == "s3-wistia-bridge"
+    assert variables["POWERTOOLS_METRICS_NAMESPACE"] == "S3WistiaBridge"
+
+
+@pytest.mark.parametrize(
+    ("params", "bucket"),
+    [
+        (NEW_BUCKET, GENERATED_BUCKET),
+        ({**NEW_BUCKET, "BucketName": "my-videos"}, "my-videos"),
+        (EXISTING_BUCKET, "media"),
+    ],
+    ids=["generated-name", "named-bucket", "existing-bucket"],
+)
+def test_the_function_allows_exactly_the_bucket_that_triggers_it(params, bucket):
+    template = Template(load(), params)
+    assert template.environment()["ALLOWED_BUCKETS"] == bucket
+    assert template.environment()["ALLOWED_REGIONS"] == PSEUDO["AWS::Region"]
+    if params["TriggerMode"] == "NewBucket":
+        assert template.properties("MediaBucket")["BucketName"] == bucket
+        assert template.properties("S3InvokePermission")["SourceArn"] == f"arn:aws:s3:::{bucket}"
+    else:
+        pattern = json.loads(template.properties("ExistingBucketRule")["EventPattern"])
+        assert pattern["detail"]["bucket"]["name"] == [bucket]
+
+
+def test_the_generated_bucket_name_is_a_valid_lowercase_bucket_name():
+    name = Template(load(), NEW_BUCKET).properties("MediaBucket")["BucketName"]
+    assert re.fullmatch(r"[a-z0-9][a-z0-9-]{1,61}[a-z0-9]", name), name
+
+
+@pytest.mark.parametrize(
+    "params",
+    [
+        NEW_BUCKET,
+        EXISTING_BUCKET,
+        {
+            **NEW_BUCKET,
+            "AllowedPrefixes": "videos/,uploads/",
+            "MaxObjectBytes": "8000000000",
+            "WistiaProjectId": "abc123xyz",
+            "WistiaRoutes": '[{"prefix":"videos/","project_id":"def456","contact_id":7}]',
+            "WistiaDescription": "From <b>S3</b>",
+            "WistiaUploadUrl": "http://127.0.0.1:8089",
+            "LogLevel": "DEBUG",
+        },
+    ],
+    ids=["defaults-new-bucket", "defaults-existing-bucket", "everything-set"],
+)
+def test_the_wired_environment_passes_the_functions_own_configuration_check(params):
+    config = pytest.importorskip("s3_wistia_bridge.config")
+    environment = Template(load(), params).environment()
+    parsed = config.BridgeConfig.from_environ(environment)
+    assert parsed.secret_id == SECRET_ARN
+    assert parsed.failure_queue_url == "<FailureQueue>"
+    assert parsed.idempotency_table == "<IdempotencyTable>"
+
+
+def test_parameter_defaults_match_the_functions_defaults():
+    config = pytest.importorskip("s3_wistia_bridge.config")
+    parameters = load()["Parameters"]
+    assert parameters["AllowedExtensions"]["Default"] == config.DEFAULT_EXTENSIONS
+    assert parameters["WistiaUploadUrl"]["Default"] == config.DEFAULT_UPLOAD_URL
+    defaults = config.BridgeConfig(
+        secret_id="s", failure_queue_url="q", allowed_buckets=frozenset(), allowed_regions=frozenset()
+    )
+    assert parameters["TokenCacheSeconds"]["Default"] == defaults.token_cache_seconds
+    assert parameters["WistiaConnectTimeoutSeconds"]["Default"] == defaults.connect_timeout_seconds
+    assert parameters["WistiaReadTimeoutSeconds"]["Default"] == defaults.read_timeout_seconds
+    assert parameters["WistiaMaxAttempts"]["Default"] == defaults.max_attempts
+    assert parameters["IdempotencyTtlSeconds"]["Default"] == defaults.idempotency_ttl_seconds
+
+
+def test_every_parameter_is_described_used_and_its_default_is_allowed():
+    template = load()
+    parameters = template["Parameters"]
+    used = set(references({k: v for k, v in template.items() if k != "Parameters"}))
+    for name, spec in parameters.items():
+        assert spec.get("Description"), f"{name} has no description"
+        assert name in used, f"{name} is never used"
+        if "Default" not in spec:
+            continue
+        default = spec["Default"]
+        if "AllowedPattern" in spec:
+            assert java_full_match(spec["AllowedPattern"], str(default)), name
+        if "AllowedValues" in spec:
+            assert default in spec["AllowedValues"], name
+        if "MinValue" in spec:
+            assert spec["MinValue"] <= default <= spec["MaxValue"], name
+
+
+@pytest.mark.parametrize(
+    ("parameter", "accepted", "rejected"),
+    [
+        (
+            "WistiaSecretArn",
+            [SECRET_ARN, "arn:aws-us-gov:secretsmanager:us-gov-west-1:123456789012:secret:t-AbCdEf"],
+            ["wistia/token", "arn:aws:secretsmanager:eu-west-1:123:secret:t", ""],
+        ),
+        (
+            "WistiaUploadUrl",
+            ["https://upload.wistia.com", "http://127.0.0.1:8089", "http://localhost:9000/"],
+            ["http://upload.wistia.com", "https://upload.wistia.com/s3_copy?x=1", "ftp://x"],
+        ),
+        (
+            "AllowedPrefixes",
+            ["", "videos/", "a/,b/,c/,d/,e/", "raw_2024/(final)/"],
+            ["/videos/", "a/, b/", "a/,b/,c/,d/,e/,f/", "my videos/", 'a"b/', "a/,"],
+        ),
+        ("AllowedExtensions", ["mp4", "mp4,MOV,3gp"], ["", ".mp4", "mp4,", "mp4 mov"]),
+        ("MaxObjectBytes", ["", "1", "8589934592"], ["0", "-1", "1e9", "10 GB"]),
+        ("WistiaProjectId", ["", "abc123xyz"], ["abc-123", "a b"]),
+        ("WistiaAwsAccountId", ["", "123456789012"], ["12345", "1234567890123"]),
+        ("WistiaSecretKmsKeyArn", ["", KEY_ARN], ["alias/aws/secretsmanager"]),
+        ("BucketName", ["", "my-videos"], ["My-Videos", "a", "videos_2024"]),
+        ("ExistingBucketName", ["", "media", "media.example.com"], ["Media", "-media"]),
+        ("WistiaRoutes", ["", '[{"prefix":"a/","project_id":"x"}]'], ['{"prefix":"a/"}']),
+        ("AlarmEmail", ["", "ops@example.com"], ["ops", "ops@", "a b@example.com"]),
+    ],
+)
+def test_parameter_patterns_accept_good_values_and_reject_bad_ones(parameter, accepted, rejected):
+    pattern = load()["Parameters"][parameter]["AllowedPattern"]
+    for value in accepted:
+        assert java_full_match(pattern, value), f"{parameter} should accept {value!r}"
+    for value in rejected:
+        assert not java_full_match(pattern, value), f"{parameter} should reject {value!r}"
+
+
+# ---------------------------------------------------------------- least privilege
+
+
+def test_the_role_may_read_the_one_secret_send_to_the_one_queue_use_the_one_table_and_nothing_else():
+    statements = Template(load(), NEW_BUCKET).role_statements()
+    granted = {
+        (action, resource)
+        for statement in statements
+        if statement["Effect"] == "Allow"
+        for action in as_list(statement["Action"])
+        for resource in as_list(statement["Resource"])
+    }
+    assert granted == {
+        ("logs:CreateLogStream", "<IngestLogGroup.Arn>"),
+        ("logs:PutLogEvents", "<IngestLogGroup.Arn>"),
+        ("secretsmanager:GetSecretValue", SECRET_ARN),
+        ("sqs:SendMessage", "<FailureQueue.Arn>"),
+        ("dynamodb:GetItem", "<IdempotencyTable.Arn>"),
+        ("dynamodb:PutItem", "<IdempotencyTable.Arn>"),
+        ("dynamodb:UpdateItem", "<IdempotencyTable.Arn>"),
+        ("dynamodb:DeleteItem", "<IdempotencyTable.Arn>"),
+        ("xray:PutTraceSegments", "*"),
+        ("xray:PutTelemetryRecords", "*"),
+    }
+
+
+def test_the_function_uses_only_the_explicit_role_and_no_managed_policies():
+    function = load()["Resources"]["IngestFunction"]["Properties"]
+    assert function["Role"] == {"Fn::GetAtt": ["IngestRole", "Arn"]}
+    assert "Policies" not in function
+    role = load()["Resources"]["IngestRole"]["Properties"]
+    assert "ManagedPolicyArns" not in role
+    (trust,) = role["AssumeRolePolicyDocument"]["Statement"]
+    assert trust["Principal"] == {"Service": "lambda.amazonaws.com"}
+
+
+def test_kms_decrypt_is_granted_only_for_the_given_key_and_only_through_secrets_manager():
+    without_key = Template(load(), NEW_BUCKET).role_statements()
+    assert not any("kms:" in str(statement["Action"]) for statement in without_key)
+    with_key = Template(load(), {**NEW_BUCKET, "WistiaSecretKmsKeyArn": KEY_ARN}).role_statements()
+    (kms,) = [statement for statement in with_key if "kms:" in str(statement["Action"])]
+    assert kms["Action"] == "kms:Decrypt"
+    assert kms["Resource"] == KEY_ARN
+    assert kms["Condition"] == {"StringEquals": {"kms:ViaService": "secretsmanager.eu-west-1.amazonaws.com"}}
+
+
+def _policy_documents(resources: Mapping[str, Any]) -> Iterator[tuple[str, dict[str, Any]]]:
+    for name, resource in resources.items():
+        properties = resource.get("Properties", {})
+        for policy in properties.get("Policies", []):
+            if isinstance(policy, dict) and "PolicyDocument" in policy:
+                yield name, policy["PolicyDocument"]
+        if "PolicyDocument" in properties:
+            yield name, properties["PolicyDocument"]
+
+
+def _statements(document: Any) -> Iterator[dict[str, Any]]:
+    """Policy statements, including both branches of a conditional statement."""
+    for statement in as_list(document["Statement"]):
+        if set(statement) == {"Fn::If"}:
+            yield from (
+                branch
+                for branch in statement["Fn::If"][1:]
+                if isinstance(branch, dict) and "Effect" in branch
+            )
+        else:
+            yield statement
+
+
+@pytest.mark.parametrize("params", [NEW_BUCKET, EXISTING_BUCKET], ids=["new-bucket", "existing-bucket"])
+def test_no_allow_statement_has_a_wildcard_resource_except_xray(params):
+    documents = list(_policy_documents(translate(params)["Resources"]))
+    assert {name for name, _ in documents} >= {"IngestRole", "FailureQueuePolicy", "AlarmTopicPolicy"}
+    for name, document in documents:
+        for statement in _statements(document):
+            if statement["Effect"] != "Allow":
+                continue
+            actions = as_list(statement["Action"])
+            assert all(action != "*" and not action.endswith(":*") for action in actions), (name, actions)
+            if "*" in as_list(statement.get("Resource")):
+                # X-Ray's write actions have no resource-level permissions: AWS requires "*".
+                assert set(actions) <= {"xray:PutTraceSegments", "xray:PutTelemetryRecords"}, (name, actions)
+
+
+# ---------------------------------------------------------------- trigger modes
+
+NEW_BUCKET_ONLY = {"MediaBucket", "MediaBucketPolicy", "S3InvokePermission"}
+EXISTING_BUCKET_ONLY = {"ExistingBucketRule", "EventBridgeInvokePermission"}
+
+
+@pytest.mark.parametrize(
+    ("params", "present", "absent"),
+    [
+        (NEW_BUCKET, NEW_BUCKET_ONLY, EXISTING_BUCKET_ONLY),
+        (EXISTING_BUCKET, EXISTING_BUCKET_ONLY, NEW_BUCKET_ONLY),
+    ],
+    ids=["new-bucket", "existing-bucket"],
+)
+def test_each_trigger_mode_translates_to_a_consistent_template(params, present, absent):
+    translated = translate(params)
+    template = Template(translated, params)
+    active = {name for name in translated["Resources"] if template.active(name)}
+    assert present <= active
+    assert not (absent & active)
+    for always in ("IngestFunction", "FailureQueue", "IdempotencyTable", "AlarmTopic", "IngestLogGroup"):
+        assert always in active
+    # Nothing that is created may point at something that is not (the deployment would fail).
+    for name in active:
+        resource = translated["Resources"][name]
+        targets = set(references(resource.get("Properties", {}), template))
+        targets |= set(as_list(resource.get("DependsOn", [])))
+        dangling = {t for t in targets if t in translated["Resources"] and t not in active}
+        assert not dangling, f"{name} refers to resources that are not created: {dangling}"
+    for output in translated["Outputs"].values():
+        assert not {
+            t for t in references(output, template) if t in translated["Resources"] and t not in active
+        }
+
+
+def test_new_bucket_is_encrypted_versioned_private_and_notifies_the_function():
+    template = Template(load(), NEW_BUCKET)
+    bucket = template.properties("MediaBucket")
+    (encryption,) = bucket["BucketEncryption"]["ServerSideEncryptionConfiguration"]
+    # SSE-S3: Wistia's cross-account GetObject cannot use the AWS-managed aws/s3 KMS key.
+    assert encryption["ServerSideEncryptionByDefault"] == {"SSEAlgorithm": "AES256"}
+    assert bucket["VersioningConfiguration"] == {"Status": "Enabled"}
+    assert set(bucket["PublicAccessBlockConfiguration"].values()) == {True}
+    assert len(bucket["PublicAccessBlockConfiguration"]) == 4
+    (notification,) = bucket["NotificationConfiguration"]["LambdaConfigurations"]
+    assert notification["Event"] == "s3:ObjectCreated:*"
+    assert notification["Function"] == "<IngestFunction.Arn>"
+    assert "Filter" not in notification  # no prefix configured: every key reaches the function
+    assert load()["Resources"]["MediaBucket"]["DependsOn"] == "S3InvokePermission"
+    assert load()["Resources"]["MediaBucket"]["DeletionPolicy"] == "Retain"
+    permission = template.properties("S3InvokePermission")
+    assert (permission["Principal"], permission["SourceAccount"]) == ("s3.amazonaws.com", "123456789012")
+
+
+def test_the_s3_notification_sends_every_key_because_the_function_filters():
+    # S3 allows one prefix rule per notification and matches suffixes case-sensitively, so the
+    # function is the one place where prefixes and extensions are checked.
+    bucket = Template(load(), {**NEW_BUCKET, "AllowedPrefixes": "videos/,raw/"}).properties("MediaBucket")
+    (notification,) = bucket["NotificationConfiguration"]["LambdaConfigurations"]
+    assert "Filter" not in notification
+
+
+def test_conditions_use_only_functions_the_local_emulator_evaluates():
+    allowed = {"Ref", "Condition", "Fn::Equals", "Fn::Not", "Fn::And", "Fn::Or"}
+
+    def functions(node: Any) -> Iterator[str]:
+        if isinstance(node, list):
+            for item in node:
+                yield from functions(item)
+        elif isinstance(node, dict):
+            for key, arg in node.items():
+                yield key
+                yield from functions(arg)
+
+    used = {name for definition in load()["Conditions"].values() for name in functions(definition)}
+    assert used <= allowed, used - allowed
+
+
+def test_new_bucket_policy_denies_plain_http():
+    statements = Template(load(), NEW_BUCKET).properties("MediaBucketPolicy")["PolicyDocument"]["Statement"]
+    (deny,) = statements  # no Wistia account given: no grant
+    assert deny["Effect"] == "Deny"
+    assert deny["Condition"] == {"Bool": {"aws:SecureTransport": "false"}}
+    assert deny["Resource"] == ["<MediaBucket.Arn>", "<MediaBucket.Arn>/*"]
+
+
+@pytest.mark.parametrize(
+    ("prefixes", "resources"),
+    [
+        ("", {"<MediaBucket.Arn>/*"}),
+        ("videos/", {"<MediaBucket.Arn>/videos/*"}),
+        ("a/,b/", {"<MediaBucket.Arn>/a/*", "<MediaBucket.Arn>/b/*"}),
+        ("a/,b/,c/,d/,e/", {f"<MediaBucket.Arn>/{p}/*" for p in "abcde"}),
+    ],
+    ids=["any-key", "one-prefix", "two-prefixes", "five-prefixes"],
+)
+def test_wistia_may_read_objects_only_under_the_allowed_prefixes(prefixes, resources):
+    params = {**NEW_BUCKET, "WistiaAwsAccountId": "210987654321", "AllowedPrefixes": prefixes}
+    statements = Template(load(), params).properties("MediaBucketPolicy")["PolicyDocument"]["Statement"]
+    (grant,) = [statement for statement in statements if statement["Effect"] == "Allow"]
+    assert grant["Principal"] == {"AWS": "arn:aws:iam::210987654321:root"}
+    assert grant["Action"] == ["s3:GetObject", "s3:GetObjectVersion"]
+    assert set(grant["Resource"]) == resources
+
+
+@pytest.mark.parametrize(
+    ("prefixes", "key_filter"),
+    [("", None), ("videos/", [{"prefix": "videos/"}]), ("a/,b/", [{"prefix": "a/"}, {"prefix": "b/"}])],
+    ids=["any-key", "one-prefix", "two-prefixes"],
+)
+def test_existing_bucket_rule_matches_object_created_in_that_bucket_under_the_prefixes(prefixes, key_filter):
+    template = Template(load(), {**EXISTING_BUCKET, "AllowedPrefixes": prefixes})
+    rule = template.properties("ExistingBucketRule")
+    pattern = json.loads(rule["EventPattern"])
+    assert pattern["source"] == ["aws.s3"]
+    assert pattern["detail-type"] == ["Object Created"]
+    assert pattern["detail"]["bucket"] == {"name": ["media"]}
+    assert pattern["detail"].get("object", {}).get("key") == key_filter
+    assert rule["Targets"] == [{"Id": "ingest", "Arn": "<IngestFunction.Arn>"}]
+    permission = template.properties("EventBridgeInvokePermission")
+    assert (permission["Principal"], permission["SourceArn"]) == (
+        "events.amazonaws.com",
+        "<ExistingBucketRule.Arn>",
+    )
+
+
+# ---------------------------------------------------------------- operations
+
+
+def test_reserved_concurrency_is_a_parameter_small_by_default_and_zero_is_allowed():
+    parameter = load()["Parameters"]["ReservedConcurrency"]
+    assert 1 <= parameter["Default"] <= 10
+    assert parameter["MinValue"] <= 0  # 0 pauses the bridge
+    assert Template(load(), NEW_BUCKET).properties("IngestFunction")["ReservedConcurrentExecutions"] == "5"
+    paused = Template(load(), {**NEW_BUCKET, "ReservedConcurrency": "0"}).properties("IngestFunction")
+    assert paused["ReservedConcurrentExecutions"] == "0"
+    unreserved = Template(load(), {**NEW_BUCKET, "ReservedConcurrency": "-1"}).properties("IngestFunction")
+    assert "ReservedConcurrentExecutions" not in unreserved
+
+
+def test_function_runs_python313_on_arm64_with_the_layer_timeout_and_memory_from_parameters():
+    function = Template(load(), NEW_BUCKET).properties("IngestFunction")
+    assert (function["Runtime"], function["Architectures"]) == ("python3.13", ["arm64"])
+    assert (function["CodeUri"], function["Handler"]) == ("functions/ingest/", "app.lambda_handler")
+    assert function["Layers"] == ["<BridgeLayer>"]
+    assert (function["Timeout"], function["MemorySize"]) == ("60", "256")
+    assert function["LoggingConfig"] == {"LogGroup": "<IngestLogGroup>"}
+    layer = load()["Resources"]["BridgeLayer"]
+    # makefile builds: exact --no-deps pins (no botocore in the layer) and precompiled bytecode.
+    assert layer["Metadata"] == {"BuildMethod": "makefile", "BuildArchitecture": "arm64"}
+    assert layer["Properties"]["ContentUri"] == "layers/bridge/"
+    function_metadata = load()["Resources"]["IngestFunction"]["Metadata"]
+    assert (function_metadata["BuildMethod"], function_metadata["BuildArchitecture"]) == ("makefile", "arm64")
+
+
+def test_the_layer_requirements_are_complete_exact_pins_without_the_runtime_sdk():
+    lines = (ROOT / "layers/bridge/requirements.txt").read_text().splitlines()
+    pins = [
+        line.split("==")[0].split("[")[0].lower().replace("_", "-")
+        for line in lines
+        if line and not line.startswith("#")
+    ]
+    assert all("==" in line for line in lines if line and not line.startswith("#"))
+    assert {"aws-lambda-powertools", "requests", "urllib3", "aws-xray-sdk", "wrapt"} <= set(pins)
+    assert not {"boto3", "botocore", "s3transfer"} & set(pins)
+    build = (ROOT / "layers/bridge/Makefile").read_text()
+    assert "--no-deps" in build
+    assert "compileall" in build
+
+
+def test_the_http_budget_fits_inside_the_default_function_timeout():
+    parameters = load()["Parameters"]
+    # One attempt at the longest read timeout must fit, or the idempotency lock can expire mid-copy.
+    one_attempt = (
+        parameters["WistiaConnectTimeoutSeconds"]["Default"]
+        + parameters["WistiaReadTimeoutSeconds"]["Default"]
+    )
+    assert one_attempt < parameters["FunctionTimeoutSeconds"]["Default"]
+
+
+def test_log_group_retention_is_a_parameter():
+    template = Template(load(), {**NEW_BUCKET, "LogRetentionDays": "30"})
+    assert template.properties("IngestLogGroup")["RetentionInDays"] == "30"
+
+
+def test_idempotency_table_has_id_key_ttl_on_expiration_encryption_and_pitr():
+    table = Template(load(), NEW_BUCKET).properties("IdempotencyTable")
+    assert table["KeySchema"] == [{"AttributeName": "id", "KeyType": "HASH"}]
+    assert table["AttributeDefinitions"] == [{"AttributeName": "id", "AttributeType": "S"}]
+    assert table["BillingMode"] == "PAY_PER_REQUEST"
+    assert table["TimeToLiveSpecification"] == {"AttributeName": "expiration", "Enabled": True}
+    assert table["SSESpecification"]["SSEEnabled"] is True
+    assert table["PointInTimeRecoverySpecification"] == {"PointInTimeRecoveryEnabled": True}
+
+
+@pytest.mark.parametrize(
+    ("alarm", "namespace", "metric"),
+    [
+        ("FailureQueueNotEmptyAlarm", "AWS/SQS", "ApproximateNumberOfMessagesVisible"),
+        ("FunctionErrorsAlarm", "AWS/Lambda", "Errors"),
+        ("FunctionThrottlesAlarm", "AWS/Lambda", "Throttles"),
+        ("AsyncEventsDroppedAlarm", "AWS/Lambda", "AsyncEventsDropped"),
+        ("DestinationDeliveryFailuresAlarm", "AWS/Lambda", "DestinationDeliveryFailures"),
+    ],
+)
+def test_alarms_fire_on_the_first_occurrence_and_notify_the_topic(alarm, namespace, metric):
+    properties = Template(load(), NEW_BUCKET).properties(alarm)
+    assert (properties["Namespace"], properties["MetricName"]) == (namespace, metric)
+    assert (properties["ComparisonOperator"], properties["Threshold"]) == ("GreaterThanThreshold", 0)
+    assert properties["AlarmActions"] == ["<AlarmTopic>"]
+    assert properties["TreatMissingData"] == "notBreaching"
+    (dimension,) = properties["Dimensions"]
+    expected = "<FailureQueue.QueueName>" if namespace == "AWS/SQS" else "<IngestFunction>"
+    assert dimension["Value"] == expected
+
+
+def test_alarm_email_subscription_exists_only_when_an_address_is_given():
+    assert not Template(load(), NEW_BUCKET).active("AlarmEmailSubscription")
+    template = Template(load(), {**NEW_BUCKET, "AlarmEmail": "ops@example.com"})
+    subscription = template.properties("AlarmEmailSubscription")
+    assert (subscription["Protocol"], subscription["Endpoint"]) == ("email", "ops@example.com")
+
+
+def test_dashboard_is_valid_json_and_shows_every_bridge_metric():
+    body = json.loads(Template(load(), NEW_BUCKET).properties("Dashboard")["DashboardBody"])
+    shown = {
+        metric[1]
+        for widget in body["widgets"]
+        for metric in widget["properties"]["metrics"]
+        if isinstance(metric[0], str) and metric[0] == "S3WistiaBridge"
+    }
+    assert shown == BRIDGE_METRICS
+    for widget in body["widgets"]:
+        for metric in widget["properties"]["metrics"]:
+            if metric[0] == "S3WistiaBridge":
+                assert metric[2:4] == ["service", "s3-wistia-bridge"]
+
+
+def test_outputs_name_the_bucket_queue_function_table_and_topic():
+    outputs = Template(load(), EXISTING_BUCKET).value(load()["Outputs"])
+    assert outputs["BucketName"]["Value"] == "media"
+    assert outputs["FailureQueueUrl"]["Value"] == "<FailureQueue>"
+    assert outputs["FailureQueueArn"]["Value"] == "<FailureQueue.Arn>"
+    assert outputs["IngestFunctionName"]["Value"] == "<IngestFunction>"
+    assert outputs["IngestFunctionArn"]["Value"] == "<IngestFunction.Arn>"
+    assert outputs["IdempotencyTableName"]["Value"] == "<IdempotencyTable>"
+    assert outputs["AlarmTopicArn"]["Value"] == "<AlarmTopic>"
