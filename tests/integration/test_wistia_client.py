@@ -120,3 +120,11 @@ def test_no_attempt_starts_without_time_to_read_the_answer(wistia: WistiaEmulato
 
     assert raised.value.reason == "deadline_exhausted"
     assert wistia.requests() == []
+
+
+def test_a_read_timeout_shorter_than_a_second_is_honoured_not_taken_for_exhaustion(
+    wistia: WistiaEmulator,
+) -> None:
+    result = client(wistia, [], read_timeout=0.5).s3_copy(REQUEST, Deadline.after(30))
+
+    assert result.hashed_id == wistia.medias()[0]["hashed_id"]

@@ -76,6 +76,8 @@ class WistiaClient:
         self._tokens = tokens
         self._connect_timeout = connect_timeout
         self._read_timeout = read_timeout
+        # The least read time worth starting an attempt for (a configured timeout may be shorter).
+        self._min_read = min(MIN_READ_SECONDS, read_timeout)
         self._max_attempts = max_attempts
         self._backoff_base = backoff_base
         self._backoff_cap = backoff_cap
@@ -114,7 +116,7 @@ class WistiaClient:
             delay = self._delay(attempt, answer.retry_after)
             if attempt >= self._max_attempts:
                 raise failure
-            if delay + self._connect_timeout + MIN_READ_SECONDS > deadline.remaining():
+            if delay + self._connect_timeout + self._min_read > deadline.remaining():
                 failure.message += f" (no time left for another attempt after {delay:.1f}s)"
                 raise failure
             self._on_retry(RetryNotice(attempt, failure.reason, failure.http_status, delay))
@@ -123,7 +125,7 @@ class WistiaClient:
     def _attempt(self, request: CopyRequest, token: str, deadline: Deadline, attempt: int) -> _Answer:
         remaining = deadline.remaining()
         read_timeout = min(self._read_timeout, remaining - self._connect_timeout)
-        if read_timeout < MIN_READ_SECONDS:
+        if read_timeout < self._min_read:
             return _Answer(
                 transient=TransientFailure(
                     "deadline_exhausted", f"only {remaining:.1f}s left in the invocation"
