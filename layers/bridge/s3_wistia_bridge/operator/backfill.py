@@ -1,0 +1,281 @@
+"""Backfill: every object already in a bucket (or under a prefix), sent through the function.
+
+Each object becomes the `ObjectCreated:Put` notification S3 would have sent for it, so the
+function treats it exactly like a new upload: the same validation (checked here first, so
+rejected objects are never sent), routing, and idempotency (a rerun reports `duplicate`).
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Callable, Iterator
+from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any
+from urllib.parse import quote_plus
+
+from ..config import BridgeConfig
+from ..events import parse_event
+from ..models import JsonDict, S3Object
+from ..validation import validate
+from .replay import Invoker
+from .resources import aws_error
+
+CONFIGURATION_ID = "s3-wistia-bridge-backfill"
+SUMMARY_ROWS = ("copied", "duplicate", "would copy", "rejected", "skipped", "failed")
+
+
+def object_event(
+    bucket: str,
+    region: str,
+    key: str,
+    *,
+    size: int,
+    etag: str | None,
+    version_id: str | None = None,
+    last_modified: datetime | None = None,
+) -> JsonDict:
+    """The notification S3 sends for a Put of this object: key form-encoded, '/' kept."""
+    obj: JsonDict = {"key": quote_plus(key, safe="/"), "size": size}
+    if etag:
+        obj["eTag"] = etag.strip('"')
+    if version_id:
+        obj["versionId"] = version_id
+    when = (last_modified or datetime.now(UTC)).astimezone(UTC)
+    return {
+        "Records": [
+            {
+                "eventVersion": "2.1",
+                "eventSource": "aws:s3",
+                "awsRegion": region,
+                "eventTime": when.isoformat(timespec="milliseconds").replace("+00:00", "Z"),
+                "eventName": "ObjectCreated:Put",
+                "userIdentity": {"principalId": CONFIGURATION_ID},
+                "requestParameters": {"sourceIPAddress": "127.0.0.1"},
+                "responseElements": {},
+                "s3": {
+                    "s3SchemaVersion": "1.0",
+                    "configurationId": CONFIGURATION_ID,
+                    "bucket": {"name": bucket, "arn": f"arn:aws:s3:::{bucket}"},
+                    "object": obj,
+                },
+            }
+        ]
+    }
+
+
+def bucket_region(s3: Any, bucket: str) -> str:
+    try:
+        location = s3.get_bucket_location(Bucket=bucket).get("LocationConstraint")
+    except Exception as error:
+        raise aws_error(error, "s3:GetBucketLocation", bucket) from None
+    if not location:
+        return "us-east-1"
+    return "eu-west-1" if location == "EU" else str(location)
+
+
+class RateLimiter:
+    """At most `per_second` starts per second, across threads (None: unlimited)."""
+
+    def __init__(self, per_second: float | None, clock: Callable[[], float] = time.monotonic) -> None:
+        self._interval = 1.0 / per_second if per_second else 0.0
+        self._clock = clock
+        self._next = 0.0
+        self._lock = threading.Lock()
+
+    def wait(self) -> None:
+        if not self._interval:
+            return
+        with self._lock:
+            now = self._clock()
+            start = max(now, self._next)
+            self._next = start + self._interval
+        delay = start - now
+        if delay > 0:
+            time.sleep(delay)
+
+
+@dataclass(frozen=True)
+class BackfillOptions:
+    prefix: str = ""
+    dry_run: bool = False
+    concurrency: int = 4
+    rate: float | None = None
+    page_size: int = 1000
+
+
+@dataclass
+class ObjectResult:
+    uri: str
+    status: str  # copied | duplicate | would_copy | rejected | skipped | failed
+    reason: str | None = None
+    detail: str | None = None
+    hashed_id: str | None = None
+
+    def as_dict(self) -> JsonDict:
+        return {k: v for k, v in self.__dict__.items() if v is not None}
+
+
+@dataclass
+class BackfillReport:
+    results: list[ObjectResult] = field(default_factory=list)
+    interrupted: bool = False
+
+    def summary(self) -> dict[str, int]:
+        counts = dict.fromkeys(SUMMARY_ROWS, 0)
+        for result in self.results:
+            counts[result.status.replace("_", " ")] += 1
+        return counts
+
+    @property
+    def failed(self) -> bool:
+        return self.summary()["failed"] > 0
+
+
+def list_objects(s3: Any, bucket: str, prefix: str, page_size: int) -> Iterator[JsonDict]:
+    paginator = s3.get_paginator("list_objects_v2")
+    pages = paginator.paginate(Bucket=bucket, Prefix=prefix, PaginationConfig={"PageSize": page_size})
+    try:
+        for page in pages:
+            yield from page.get("Contents", [])
+    except Exception as error:
+        raise aws_error(error, "s3:ListBucket", f"s3://{bucket}/{prefix}") from None
+
+
+def backfill(
+    s3: Any,
+    bucket: str,
+    config: BridgeConfig,
+    invoker: Invoker | None,
+    options: BackfillOptions,
+    *,
+    on_result: Callable[[ObjectResult], None] = lambda _r: None,
+) -> BackfillReport:
+    """Validate every listed object; invoke the function for the accepted ones (unless dry run)."""
+    if invoker is None and not options.dry_run:
+        raise ValueError("an invoker is needed unless dry_run")
+    return _Backfill(s3, bucket, config, invoker, options, on_result=on_result).run()
+
+
+class _Backfill:
+    def __init__(
+        self,
+        s3: Any,
+        bucket: str,
+        config: BridgeConfig,
+        invoker: Invoker | None,
+        options: BackfillOptions,
+        *,
+        on_result: Callable[[ObjectResult], None],
+    ) -> None:
+        self.s3 = s3
+        self.bucket = bucket
+        self.config = config
+        self.invoker = invoker
+        self.options = options
+        self.on_result = on_result
+        self.region = bucket_region(s3, bucket)
+        self.versioned = _is_versioned(s3, bucket)
+        self.limiter = RateLimiter(options.rate)
+        self.report = BackfillReport()
+
+    def run(self) -> BackfillReport:
+        options = self.options
+        pending: set[Future[ObjectResult]] = set()
+        limit = max(1, options.concurrency) * 2
+        pool = ThreadPoolExecutor(max_workers=max(1, options.concurrency))
+        try:
+            for item in list_objects(self.s3, self.bucket, options.prefix, options.page_size):
+                obj = self._accepted(item)
+                if obj is None:
+                    continue
+                if options.dry_run:
+                    self._record(ObjectResult(obj.uri, "would_copy"))
+                    continue
+                pending.add(pool.submit(self._send, obj, item))
+                while len(pending) >= limit:
+                    pending = self._collect(pending)
+            while pending:
+                pending = self._collect(pending)
+        except KeyboardInterrupt:
+            self.report.interrupted = True
+        finally:
+            pool.shutdown(wait=True, cancel_futures=True)
+        return self.report
+
+    def _collect(self, pending: set[Future[ObjectResult]]) -> set[Future[ObjectResult]]:
+        done, rest = wait(pending, return_when=FIRST_COMPLETED)
+        for future in done:
+            self._record(future.result())
+        return rest
+
+    def _accepted(self, item: JsonDict) -> S3Object | None:
+        parsed = parse_event(_event_for(self.bucket, self.region, item, None))[0]
+        if not isinstance(parsed, S3Object):
+            uri = f"s3://{self.bucket}/{item.get('Key')}"
+            self._record(ObjectResult(uri, "rejected", "malformed", str(parsed)))
+            return None
+        rejection = validate(parsed, self.config)
+        if rejection is not None:
+            self._record(ObjectResult(parsed.uri, "rejected", rejection.reason.value, rejection.message))
+            return None
+        return parsed
+
+    def _send(self, obj: S3Object, item: JsonDict) -> ObjectResult:
+        assert self.invoker is not None  # noqa: S101 - checked by backfill()
+        event = obj.source_event
+        if self.versioned:
+            # The live function keyed this object by its version id: use the same key.
+            version = _head_version(self.s3, self.bucket, obj.key)
+            event = _event_for(self.bucket, self.region, item, version)
+        self.limiter.wait()
+        result = self.invoker.invoke(event)
+        if not result.ok:
+            return ObjectResult(obj.uri, "failed", None, result.error_message)
+        reports = result.objects or [{"outcome": "failed", "message": "the function returned no report"}]
+        answer = reports[0]
+        outcome = str(answer.get("outcome"))
+        status = outcome if outcome in {"copied", "duplicate", "rejected", "skipped"} else "failed"
+        return ObjectResult(
+            obj.uri,
+            status,
+            answer.get("reason") if status != "copied" else None,
+            answer.get("message"),
+            answer.get("hashed_id"),
+        )
+
+    def _record(self, result: ObjectResult) -> None:
+        self.report.results.append(result)
+        self.on_result(result)
+
+
+def _event_for(bucket: str, region: str, item: JsonDict, version_id: str | None) -> JsonDict:
+    etag = item.get("ETag")
+    modified = item.get("LastModified")
+    return object_event(
+        bucket,
+        region,
+        str(item.get("Key")),
+        size=int(item.get("Size", 0)),
+        etag=str(etag) if etag else None,
+        version_id=version_id,
+        last_modified=modified if isinstance(modified, datetime) else None,
+    )
+
+
+def _is_versioned(s3: Any, bucket: str) -> bool:
+    try:
+        status = s3.get_bucket_versioning(Bucket=bucket).get("Status")
+    except Exception as error:
+        raise aws_error(error, "s3:GetBucketVersioning", bucket) from None
+    return status in {"Enabled", "Suspended"}
+
+
+def _head_version(s3: Any, bucket: str, key: str) -> str | None:
+    try:
+        version = s3.head_object(Bucket=bucket, Key=key).get("VersionId")
+    except Exception as error:
+        raise aws_error(error, "s3:GetObject", f"s3://{bucket}/{key}") from None
+    return str(version) if version else None

@@ -1,0 +1,366 @@
+"""What a failure-queue message is, and whether and how it can be replayed. Pure: no SQS here.
+
+The failure queue holds five kinds of message:
+- `on_failure`: Lambda's on-failure invocation record (`requestContext`, `requestPayload`,
+  `responsePayload.errorMessage`); partial records (ministack's lack `version`, `timestamp`,
+  `requestContext.requestId`) are accepted;
+- `dead_letter`: a raw event from a DeadLetterConfig queue, with the `ErrorCode` /
+  `ErrorMessage` message attributes;
+- `failure_record`: the function's own permanent-failure record, whose `event` is replayable;
+- `test_event`: S3's `s3:TestEvent`, never replayed;
+- `malformed`: anything else, reported with the reason and never deleted.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass, field, replace
+from enum import StrEnum
+from typing import Any
+
+from ..events import parse_event
+from ..failures import RECORD_TYPE
+from ..models import JsonDict, MalformedEvent, S3Object
+from .resources import aws_error
+
+
+class Kind(StrEnum):
+    ON_FAILURE = "on_failure"
+    DEAD_LETTER = "dead_letter"
+    FAILURE_RECORD = "failure_record"
+    TEST_EVENT = "test_event"
+    MALFORMED = "malformed"
+
+
+# The README's outcome table: what an operator must fix first, and what only needs a replay.
+PERMANENT_REASONS = frozenset(
+    {
+        "wistia_video_limit",
+        "wistia_bad_request",
+        "wistia_forbidden",
+        "wistia_not_found",
+        "wistia_unprocessable",
+        "wistia_unauthorized",
+        "secret_malformed",
+        "malformed_event",
+    }
+)
+TRANSIENT_REASONS = frozenset(
+    {
+        "wistia_rate_limited",
+        "wistia_server_error",
+        "wistia_timeout",
+        "wistia_connection_error",
+        "deadline_exhausted",
+        "secret_unavailable",
+        "failure_queue_unavailable",
+        "duplicate_in_progress",
+        "function_timeout",
+    }
+)
+REASON_CLASSES = ("permanent", "transient", "unknown")
+
+_WISTIA_HTTP = re.compile(r"^wistia_http_\d{3}$")
+# TransientFailure's text is "reason: message"; a reason is a snake_case word.
+_REASON_PREFIX = re.compile(r"^([a-z][a-z0-9_]*): ")
+
+
+def reason_class(reason: str | None) -> str:
+    if reason in PERMANENT_REASONS or (reason is not None and _WISTIA_HTTP.match(reason)):
+        return "permanent"
+    if reason in TRANSIENT_REASONS:
+        return "transient"
+    return "unknown"
+
+
+@dataclass(frozen=True)
+class FailedMessage:
+    """One failure-queue message, classified. `event` is what a replay invokes the function with."""
+
+    kind: Kind
+    event: Any
+    objects: tuple[S3Object, ...]
+    reason: str | None
+    reason_class: str
+    attempts: int | None
+    age_seconds: float | None
+    detail: str
+    message_id: str = ""
+    receipt_handle: str = field(default="", repr=False, compare=False)
+    sent_timestamp_ms: int | None = None
+
+    @property
+    def replayable(self) -> bool:
+        return self.kind in {Kind.ON_FAILURE, Kind.DEAD_LETTER, Kind.FAILURE_RECORD}
+
+    @property
+    def object_uris(self) -> list[str]:
+        return [obj.uri for obj in self.objects]
+
+    def summary(self) -> JsonDict:
+        """What an operator sees (text or --json): never the whole event."""
+        return {
+            "messageId": self.message_id,
+            "kind": self.kind.value,
+            "objects": self.object_uris,
+            "reason": self.reason,
+            "reasonClass": self.reason_class,
+            "attempts": self.attempts,
+            "ageSeconds": None if self.age_seconds is None else round(self.age_seconds, 1),
+            "detail": self.detail,
+        }
+
+
+def classify_sqs_message(message: Mapping[str, Any], now_ms: int) -> FailedMessage:
+    """An SQS ReceiveMessage entry (with Attributes and MessageAttributes) classified."""
+    attributes = message.get("Attributes") or {}
+    sent = _int(attributes.get("SentTimestamp"))
+    classified = classify(
+        message.get("Body"),
+        _string_attributes(message.get("MessageAttributes") or {}),
+        sent_timestamp_ms=sent,
+        now_ms=now_ms,
+    )
+    return _with_receipt(classified, str(message.get("MessageId", "")), str(message.get("ReceiptHandle", "")))
+
+
+def classify(
+    body: Any,
+    message_attributes: Mapping[str, str] | None = None,
+    *,
+    sent_timestamp_ms: int | None = None,
+    now_ms: int | None = None,
+) -> FailedMessage:
+    """A message body (the raw SQS text) and its string message attributes, classified."""
+    age = None
+    if sent_timestamp_ms is not None and now_ms is not None:
+        age = max(0.0, (now_ms - sent_timestamp_ms) / 1000.0)
+    parts = _parts(body, dict(message_attributes or {}))
+    objects: tuple[S3Object, ...] = ()
+    kind = parts.kind
+    detail = parts.detail
+    if kind in {Kind.ON_FAILURE, Kind.DEAD_LETTER, Kind.FAILURE_RECORD}:
+        items = parse_event(parts.event)
+        objects = tuple(item for item in items if isinstance(item, S3Object))
+        if not objects:
+            broken = [item.detail for item in items if isinstance(item, MalformedEvent)]
+            why = broken[0] if broken else "it announces no object creation"
+            detail = f"{kind.value} whose event cannot be replayed: {why}"
+            kind = Kind.MALFORMED
+    return FailedMessage(
+        kind=kind,
+        event=parts.event,
+        objects=objects,
+        reason=parts.reason,
+        reason_class=reason_class(parts.reason),
+        attempts=parts.attempts,
+        age_seconds=age,
+        detail=detail,
+        sent_timestamp_ms=sent_timestamp_ms,
+    )
+
+
+@dataclass(frozen=True)
+class _Parts:
+    kind: Kind
+    event: Any
+    reason: str | None
+    attempts: int | None
+    detail: str
+
+
+def _parts(body: Any, attrs: dict[str, str]) -> _Parts:
+    if not isinstance(body, str):
+        return _malformed(body, "message body is not text")
+    try:
+        payload = json.loads(body)
+    except json.JSONDecodeError as error:
+        return _malformed(body, f"message body is not JSON ({error.msg} at char {error.pos})")
+    if not isinstance(payload, dict):
+        return _malformed(body, f"message body is JSON {type(payload).__name__}, not an object")
+    if payload.get("type") == RECORD_TYPE:
+        return _failure_record(payload)
+    if payload.get("Event") == "s3:TestEvent":
+        detail = f"S3 test event for bucket {payload.get('Bucket')!r}"
+        return _Parts(Kind.TEST_EVENT, payload, "s3_test_event", None, detail)
+    if "requestContext" in payload and "requestPayload" in payload:
+        return _on_failure(payload)
+    if "Records" in payload or payload.get("source") == "aws.s3":
+        error_message = attrs.get("ErrorMessage")
+        reason = _reason_from_error(error_message, None)
+        code = attrs.get("ErrorCode")
+        detail = error_message or "raw event without an ErrorMessage attribute"
+        if code:
+            detail = f"{detail} (ErrorCode {code})"
+        return _Parts(Kind.DEAD_LETTER, payload, reason, None, detail)
+    keys = ", ".join(sorted(str(k) for k in payload)[:8])
+    return _malformed(payload, f"unknown message shape (keys: {keys or 'none'})")
+
+
+def _malformed(body: Any, why: str) -> _Parts:
+    return _Parts(Kind.MALFORMED, body, None, None, why)
+
+
+def _failure_record(payload: JsonDict) -> _Parts:
+    event = payload.get("event")
+    if not isinstance(event, dict):
+        return _malformed(payload, "failure record has no replayable 'event'")
+    reason = _text(payload.get("reason"))
+    detail = _text(payload.get("message")) or ""
+    http = payload.get("http")
+    if isinstance(http, dict) and http.get("status") is not None:
+        detail = f"HTTP {http.get('status')}: {detail}"
+    return _Parts(Kind.FAILURE_RECORD, event, reason, _int(payload.get("attempts")), detail)
+
+
+def _on_failure(payload: JsonDict) -> _Parts:
+    context = payload.get("requestContext")
+    context = context if isinstance(context, dict) else {}
+    response = payload.get("responsePayload")
+    response = response if isinstance(response, dict) else {}
+    condition = _text(context.get("condition"))
+    error_message = _text(response.get("errorMessage"))
+    error_type = _text(response.get("errorType"))
+    reason = _reason_from_error(error_message, error_type)
+    if reason is None and condition:
+        reason = _snake(condition)
+    texts = [p for p in (condition, error_type, error_message) if p]
+    detail = ": ".join(texts) if texts else "on-failure record without an error"
+    attempts = _int(context.get("approximateInvokeCount"))
+    return _Parts(Kind.ON_FAILURE, payload["requestPayload"], reason, attempts, detail)
+
+
+def _text(value: Any) -> str | None:
+    return value if isinstance(value, str) and value else None
+
+
+def _reason_from_error(message: str | None, error_type: str | None) -> str | None:
+    if message:
+        match = _REASON_PREFIX.match(message)
+        if match:
+            return match.group(1)
+        if "Task timed out" in message:
+            return "function_timeout"
+    if error_type:
+        return _snake(error_type)
+    return None
+
+
+def _snake(text: str) -> str:
+    text = re.sub(r"[^A-Za-z0-9]+", "_", text)
+    return re.sub(r"(?<=[a-z0-9])(?=[A-Z])", "_", text).strip("_").lower()
+
+
+def _string_attributes(attributes: Mapping[str, Any]) -> dict[str, str]:
+    values = {}
+    for name, value in attributes.items():
+        if isinstance(value, dict) and isinstance(value.get("StringValue"), str):
+            values[name] = value["StringValue"]
+    return values
+
+
+def _int(value: Any) -> int | None:
+    if isinstance(value, bool):
+        return None
+    if isinstance(value, int):
+        return value
+    if isinstance(value, str) and value.isascii() and value.isdigit():
+        return int(value)
+    return None
+
+
+def _with_receipt(message: FailedMessage, message_id: str, receipt_handle: str) -> FailedMessage:
+    return replace(message, message_id=message_id, receipt_handle=receipt_handle)
+
+
+def matches(message: FailedMessage, *, prefix: str | None, reason: str | None) -> bool:
+    """The replay filters: key prefix (any object of the message) and reason or reason class."""
+    if prefix is not None and not any(obj.key.startswith(prefix) for obj in message.objects):
+        return False
+    if reason is not None:
+        wanted = reason.strip().lower()
+        if wanted in REASON_CLASSES:
+            return message.reason_class == wanted
+        return message.reason == wanted
+    return True
+
+
+# --- SQS I/O -----------------------------------------------------------------------------------
+
+# Long polling asks every SQS server, so an empty answer really means "nothing visible now"
+# (short polling samples a few servers and can answer empty for a non-empty queue).
+RECEIVE_WAIT_SECONDS = 1
+
+
+class FailureQueue:
+    """Receive, delete and make visible again; every SQS error becomes an OperatorError."""
+
+    def __init__(self, client: Any, url: str, wait_seconds: int | None = None) -> None:
+        self.client = client
+        self.url = url
+        self.wait_seconds = RECEIVE_WAIT_SECONDS if wait_seconds is None else wait_seconds
+
+    def approximate_count(self) -> int:
+        """Checks the queue exists and is readable; the number of visible messages."""
+        attributes = self._call(
+            "sqs:GetQueueAttributes",
+            "get_queue_attributes",
+            QueueUrl=self.url,
+            AttributeNames=["ApproximateNumberOfMessages"],
+        ).get("Attributes", {})
+        return int(attributes.get("ApproximateNumberOfMessages", 0))
+
+    def receive(self, visibility_timeout: int, max_messages: int = 10) -> list[dict[str, Any]]:
+        response = self._call(
+            "sqs:ReceiveMessage",
+            "receive_message",
+            QueueUrl=self.url,
+            MaxNumberOfMessages=max(1, min(10, max_messages)),
+            VisibilityTimeout=visibility_timeout,
+            WaitTimeSeconds=self.wait_seconds,
+            AttributeNames=["SentTimestamp", "ApproximateReceiveCount"],
+            MessageAttributeNames=["All"],
+        )
+        return list(response.get("Messages", []))
+
+    def delete(self, receipt_handle: str) -> None:
+        self._call("sqs:DeleteMessage", "delete_message", QueueUrl=self.url, ReceiptHandle=receipt_handle)
+
+    def release(self, receipt_handles: list[str]) -> None:
+        """Visible again now (ChangeMessageVisibility 0); stale handles are ignored."""
+        for start in range(0, len(receipt_handles), 10):
+            entries = [
+                {"Id": str(i), "ReceiptHandle": handle, "VisibilityTimeout": 0}
+                for i, handle in enumerate(receipt_handles[start : start + 10])
+            ]
+            self._call(
+                "sqs:ChangeMessageVisibility",
+                "change_message_visibility_batch",
+                QueueUrl=self.url,
+                Entries=entries,
+            )
+
+    def _call(self, action: str, method: str, **kwargs: Any) -> dict[str, Any]:
+        try:
+            result: dict[str, Any] = getattr(self.client, method)(**kwargs)
+        except Exception as error:
+            raise aws_error(error, action, self.url) from None
+        return result
+
+
+def scan(
+    queue: FailureQueue, visibility_timeout: int, now_ms: int, limit: int | None = None
+) -> list[FailedMessage]:
+    """Every message currently on the queue, each once, all left invisible (release them after)."""
+    seen: dict[str, FailedMessage] = {}
+    while limit is None or len(seen) < limit:
+        batch = queue.receive(visibility_timeout)
+        fresh = [m for m in batch if str(m.get("MessageId")) not in seen]
+        if not fresh:
+            break
+        for message in fresh:
+            classified = classify_sqs_message(message, now_ms)
+            seen[classified.message_id] = classified
+    return list(seen.values())

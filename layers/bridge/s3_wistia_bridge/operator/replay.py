@@ -1,0 +1,351 @@
+"""Replay the failure queue: re-invoke the function with each message's original event.
+
+Rules:
+- a message is deleted only after the invocation succeeded (StatusCode 200, no FunctionError);
+- a function error leaves the message (visible again when the run ends) and shows the error;
+- when the function answers `permanent_failure` again it has written a new failure record
+  itself, so the old message is deleted (superseded) and counted as failed;
+- messages sent after the run started, or about an object this run already tried, are never
+  replayed in the same run, so a run cannot loop on its own new records;
+- test events are left (or deleted with `discard_test_events`), malformed messages are left.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from typing import Any, Protocol
+
+from ..models import JsonDict
+from .queue import FailedMessage, FailureQueue, Kind, classify_sqs_message, matches
+from .resources import OperatorError, aws_error
+
+FAILED_OUTCOMES = frozenset({"permanent_failure", "transient_failure"})
+
+
+# --- invokers ----------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class InvokeResult:
+    """What one synchronous invocation answered."""
+
+    status_code: int
+    function_error: str | None
+    payload: Any
+
+    @property
+    def ok(self) -> bool:
+        return self.status_code == 200 and not self.function_error
+
+    @property
+    def error_message(self) -> str | None:
+        if self.ok:
+            return None
+        if isinstance(self.payload, dict) and isinstance(self.payload.get("errorMessage"), str):
+            kind = self.payload.get("errorType")
+            message = str(self.payload["errorMessage"])
+            return f"{kind}: {message}" if isinstance(kind, str) and not message.startswith(kind) else message
+        return self.function_error or f"HTTP {self.status_code}"
+
+    @property
+    def objects(self) -> list[JsonDict]:
+        """The function's per-object reports ({"outcome", "uri", "reason", ...})."""
+        if isinstance(self.payload, dict) and isinstance(self.payload.get("objects"), list):
+            return [o for o in self.payload["objects"] if isinstance(o, dict)]
+        return []
+
+
+class Invoker(Protocol):
+    def invoke(self, event: Any) -> InvokeResult: ...
+
+
+class LambdaInvoker:
+    """The deployed function, invoked synchronously so the outcome is known."""
+
+    def __init__(self, client: Any, function_name: str) -> None:
+        self._client = client
+        self.function_name = function_name
+
+    def invoke(self, event: Any) -> InvokeResult:
+        try:
+            response = self._client.invoke(
+                FunctionName=self.function_name,
+                InvocationType="RequestResponse",
+                Payload=json.dumps(event).encode("utf-8"),
+            )
+        except Exception as error:
+            mapped = aws_error(error, "lambda:InvokeFunction", self.function_name)
+            text = str(mapped)
+            if isinstance(mapped, OperatorError) and (
+                text.startswith(("access denied", "function not found"))
+            ):
+                raise mapped from None
+            # Throttling and service errors: this message failed, the run goes on.
+            return InvokeResult(0, type(error).__name__, {"errorMessage": text})
+        raw = response.get("Payload")
+        body = raw.read() if hasattr(raw, "read") else (raw or b"")
+        try:
+            payload = json.loads(body) if body else None
+        except ValueError:
+            payload = {"errorMessage": body.decode("utf-8", "replace")[:500]}
+        return InvokeResult(int(response.get("StatusCode", 0)), response.get("FunctionError"), payload)
+
+
+@dataclass
+class ContextStub:
+    """What the bridge reads from a Lambda context, with a generous remaining time."""
+
+    remaining_seconds: float = 900.0
+    function_name: str = "s3-wistia-bridge-local"
+    memory_limit_in_mb: int = 1024
+    invoked_function_arn: str = "arn:aws:lambda:local:000000000000:function:s3-wistia-bridge-local"
+    aws_request_id: str = "local"
+    _start: float = field(default_factory=time.monotonic, repr=False)
+
+    def get_remaining_time_in_millis(self) -> int:
+        return int((self.remaining_seconds - (time.monotonic() - self._start)) * 1000)
+
+
+class LocalInvoker:
+    """The bridge in this process: `handler(event, context)` is the real handler or
+    `runtime.handle` bound to a bridge; an exception is what Lambda would report as
+    FunctionError "Unhandled"."""
+
+    def __init__(self, handler: Callable[[Any, Any], Any], remaining_seconds: float = 900.0) -> None:
+        self._handler = handler
+        self._remaining = remaining_seconds
+        self._count = 0
+
+    @classmethod
+    def from_environment(cls, env: dict[str, str]) -> LocalInvoker:
+        from ..runtime import build_bridge, handle  # noqa: PLC0415
+
+        bridge = build_bridge(env)
+        return cls(lambda event, context: handle(bridge, event, context))
+
+    def invoke(self, event: Any) -> InvokeResult:
+        from ..observability import metrics  # noqa: PLC0415
+
+        self._count += 1
+        context = ContextStub(self._remaining, aws_request_id=f"local-{self._count}")
+        try:
+            payload = self._handler(event, context)
+        except Exception as error:  # what Lambda reports as an unhandled function error
+            return InvokeResult(
+                200, "Unhandled", {"errorMessage": str(error), "errorType": type(error).__name__}
+            )
+        finally:
+            metrics.clear_metrics()  # never flushed as EMF on the CLI's stdout
+        return InvokeResult(200, None, json.loads(json.dumps(payload, default=str)))
+
+
+# --- replay ------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class ReplayOptions:
+    dry_run: bool = False
+    prefix: str | None = None
+    reason: str | None = None
+    max_messages: int | None = None
+    concurrency: int = 4
+    discard_test_events: bool = False
+    visibility_timeout: int | None = None  # default: 30 s for a dry run, 300 s for a replay
+
+
+# Per-message statuses, and the summary row each one counts under.
+STATUS_ROWS = {
+    "replayed": "replayed",
+    "would_replay": "would replay",
+    "failed": "failed again",
+    "superseded": "failed again",
+    "skipped": "skipped",
+    "discarded": "skipped",
+    "malformed": "malformed",
+    "filtered": "filtered out",
+}
+SUMMARY_ROWS = ("replayed", "would replay", "failed again", "skipped", "malformed", "filtered out")
+
+
+@dataclass
+class MessageResult:
+    message: FailedMessage
+    status: str
+    error: str | None = None
+    outcomes: list[JsonDict] = field(default_factory=list)
+
+    def as_dict(self) -> JsonDict:
+        data = self.message.summary() | {"status": self.status}
+        if self.error:
+            data["error"] = self.error
+        if self.outcomes:
+            data["outcomes"] = self.outcomes
+        return data
+
+
+@dataclass
+class ReplayReport:
+    results: list[MessageResult] = field(default_factory=list)
+
+    def summary(self) -> dict[str, int]:
+        counts = dict.fromkeys(SUMMARY_ROWS, 0)
+        for result in self.results:
+            counts[STATUS_ROWS[result.status]] += 1
+        return counts
+
+    @property
+    def failed(self) -> bool:
+        summary = self.summary()
+        return summary["failed again"] > 0 or summary["malformed"] > 0
+
+
+def replay(
+    queue: FailureQueue,
+    invoker: Invoker | None,
+    options: ReplayOptions,
+    on_result: Callable[[MessageResult], None] = lambda _r: None,
+    clock: Callable[[], float] = time.time,
+) -> ReplayReport:
+    """Drain what matches. Every message received and not deleted is made visible again."""
+    if invoker is None and not options.dry_run:
+        raise ValueError("an invoker is needed unless dry_run")
+    return _Run(queue, invoker, options, on_result, clock).run()
+
+
+class _Run:
+    def __init__(
+        self,
+        queue: FailureQueue,
+        invoker: Invoker | None,
+        options: ReplayOptions,
+        on_result: Callable[[MessageResult], None],
+        clock: Callable[[], float],
+    ) -> None:
+        self.queue = queue
+        self.invoker = invoker
+        self.options = options
+        self.on_result = on_result
+        self.clock = clock
+        self.started_ms = int(clock() * 1000)
+        self.visibility = options.visibility_timeout or (30 if options.dry_run else 300)
+        self.report = ReplayReport()
+        self.seen: set[str] = set()
+        self.tried: set[tuple[str, str, str | None]] = set()
+        self.held: dict[str, str] = {}  # message id -> receipt handle, released at the end
+        self.taken = 0
+        self.exhausted = False
+
+    def run(self) -> ReplayReport:
+        round_size = max(10, 2 * self.options.concurrency)
+        with ThreadPoolExecutor(max_workers=max(1, self.options.concurrency)) as pool:
+            try:
+                while not self.exhausted:
+                    work = self._next_round(round_size)
+                    for result in pool.map(self._process, work):
+                        self._record(result)
+            finally:
+                if self.held:
+                    self.queue.release(list(self.held.values()))
+        return self.report
+
+    def _full(self) -> bool:
+        return self.options.max_messages is not None and self.taken >= self.options.max_messages
+
+    def _next_round(self, size: int) -> list[FailedMessage]:
+        work: list[FailedMessage] = []
+        while len(work) < size and not self.exhausted:
+            if self._full():
+                self.exhausted = True
+                break
+            batch = self.queue.receive(self.visibility)
+            for raw in batch:  # a re-received held message has a new receipt handle
+                if str(raw.get("MessageId")) in self.held:
+                    self.held[str(raw.get("MessageId"))] = str(raw.get("ReceiptHandle"))
+            fresh = [m for m in batch if str(m.get("MessageId")) not in self.seen]
+            if not fresh:
+                self.exhausted = True
+            for raw in fresh:
+                message = classify_sqs_message(raw, int(self.clock() * 1000))
+                self.seen.add(message.message_id)
+                if not self._selected(message):
+                    continue
+                self._hold(message)  # until deleted: an aborted run releases it too
+                if self._full():
+                    continue
+                self.taken += 1
+                if self.options.dry_run:
+                    self._record(MessageResult(message, "would_replay"))
+                else:
+                    self.tried.update(_identity(obj) for obj in message.objects)
+                    work.append(message)
+        return work
+
+    def _selected(self, message: FailedMessage) -> bool:
+        """True when the message is to be replayed; else it is recorded, and held or deleted."""
+        options = self.options
+        if message.kind is Kind.MALFORMED:
+            self._hold(message)
+            self._record(MessageResult(message, "malformed", message.detail))
+            return False
+        if message.kind is Kind.TEST_EVENT:
+            if options.discard_test_events and not options.dry_run:
+                self.queue.delete(message.receipt_handle)
+                self._record(MessageResult(message, "discarded"))
+            else:
+                self._hold(message)
+                self._record(
+                    MessageResult(message, "skipped", "S3 test event (--discard-test-events deletes it)")
+                )
+            return False
+        if not options.dry_run and self._written_during_run(message):
+            self._hold(message)
+            self._record(
+                MessageResult(message, "skipped", "written during this run; replay it in a later run")
+            )
+            return False
+        if not matches(message, prefix=options.prefix, reason=options.reason):
+            self._hold(message)
+            self._record(MessageResult(message, "filtered"))
+            return False
+        return True
+
+    def _written_during_run(self, message: FailedMessage) -> bool:
+        """The function writes a new failure record when an object fails permanently again: it is
+        never replayed in the same run (the identity check holds even when clocks disagree)."""
+        if message.sent_timestamp_ms is not None and message.sent_timestamp_ms > self.started_ms:
+            return True
+        return message.kind is Kind.FAILURE_RECORD and any(
+            _identity(obj) in self.tried for obj in message.objects
+        )
+
+    def _process(self, message: FailedMessage) -> MessageResult:
+        assert self.invoker is not None  # noqa: S101 - checked by replay()
+        result = self.invoker.invoke(message.event)
+        if not result.ok:  # stays held: visible again when the run ends
+            return MessageResult(message, "failed", result.error_message, result.objects)
+        failed = [o for o in result.objects if o.get("outcome") in FAILED_OUTCOMES]
+        try:
+            self.queue.delete(message.receipt_handle)
+        except OperatorError as error:
+            return MessageResult(message, "failed", f"invoked, but not deleted: {error}", result.objects)
+        self.held.pop(message.message_id, None)
+        if failed:
+            reasons = ", ".join(sorted({str(o.get("reason")) for o in failed}))
+            error_text = f"{reasons} again; the function wrote a new failure record"
+            return MessageResult(message, "superseded", error_text, result.objects)
+        return MessageResult(message, "replayed", None, result.objects)
+
+    def _hold(self, message: FailedMessage) -> None:
+        self.held[message.message_id] = message.receipt_handle
+
+    def _record(self, result: MessageResult) -> None:
+        self.report.results.append(result)
+        self.on_result(result)
+
+
+def _identity(obj: Any) -> tuple[str, str, str | None]:
+    return (obj.bucket, obj.key, obj.version)
