@@ -8,7 +8,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: help setup lint typecheck unit test clean lock
+.PHONY: help setup lint typecheck unit test clean lock local-venvs demo e2e chaos
 
 help: ## list the targets
 	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-14s %s\n", $$1, $$2}'
@@ -35,12 +35,32 @@ lint: setup ## ruff lint and format check
 typecheck: setup ## mypy (strict on the package)
 	$(BIN)/mypy
 
-unit: setup ## pytest (unit + integration; no template or e2e tier)
-	$(BIN)/pytest
+unit: setup ## pytest: unit, integration, emulator and template tiers (not e2e)
+	$(BIN)/pytest --basetemp=.tmp/pytest
 
-test: lint typecheck unit template-check ## everything CI runs
+test: lint typecheck unit template-check e2e ## everything CI runs
 
 clean: ## remove venvs, build output and caches
 	rm -rf $(VENV) .venv-* .aws-sam .tmp .mypy_cache .ruff_cache .pytest_cache .hypothesis
 
 include mk/template.mk
+
+# ---------------------------------------------------------------- the local pipeline (ministack)
+MINISTACK_VENV := .venv-ministack
+MINISTACK_STAMP := $(MINISTACK_VENV)/.installed
+
+$(MINISTACK_STAMP): requirements/ministack.lock
+	rm -rf $(MINISTACK_VENV) && $(PYTHON) -m venv $(MINISTACK_VENV)
+	$(MINISTACK_VENV)/bin/pip install --quiet --disable-pip-version-check -r requirements/ministack.lock
+	touch $(MINISTACK_STAMP)
+
+local-venvs: $(MINISTACK_STAMP) $(SAM_STAMP) ## the venvs of the local emulator (ministack) and the SAM CLI
+
+demo: setup local-venvs build ## the whole pipeline locally: deploy, upload samples, show outcomes, replay
+	$(BIN)/python -m local_stack.demo
+
+chaos: setup ## 1,000 objects under 32% Wistia faults with Lambda's async semantics; prints the ledger
+	$(BIN)/python -m local_stack.chaos --objects 1000 --fault-rate 0.32
+
+e2e: setup local-venvs build ## the e2e tier: the real template deployed into ministack
+	$(BIN)/pytest --basetemp=.tmp/pytest -m e2e tests/e2e

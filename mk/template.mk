@@ -28,7 +28,11 @@ $(CHECKOV_STAMP): requirements/checkov.lock
 
 build: $(SAM_STAMP) ## sam build (python3.13/arm64, no Docker) into .aws-sam/build, bytecode precompiled
 	@test -n "$(LAMBDA_PYTHON)" || { echo "python3.13 not found (set LAMBDA_PYENV or put python3.13 on PATH)"; exit 1; }
-	PATH="$(dir $(LAMBDA_PYTHON)):$$PATH" $(TOOLS_ENV) $(SAM_BIN)/sam build --build-dir $(BUILD_DIR)
+	@# TMPDIR inside the project: the makefile builds run in scratch folders left behind otherwise.
+	mkdir -p .tmp/sam-build
+	PATH="$(dir $(LAMBDA_PYTHON)):$$PATH" TMPDIR="$(CURDIR)/.tmp/sam-build" $(TOOLS_ENV) \
+	  $(SAM_BIN)/sam build --build-dir $(BUILD_DIR)
+	rm -rf .tmp/sam-build
 
 template-lint: $(SAM_STAMP) $(CHECKOV_STAMP) ## sam validate --lint, cfn-lint (no errors/warnings), checkov (no failed check)
 	$(TOOLS_ENV) $(SAM_BIN)/sam validate --lint --region us-east-1 --template-file template.yaml

@@ -1,0 +1,123 @@
+"""`make demo`: the bridge end to end on this machine, with every outcome, in about a minute.
+
+Deploys the real template into ministack, uploads one sample per outcome, shows what became of
+each and the failure queue, clears the injected faults, replays the queue with the operator
+tool, and exits 0 only if every outcome was the expected one.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+import time
+
+from wistia_emulator import FaultRule
+
+from .harness import LocalStack, LocalStackError
+from .observe import Observed, wait_for
+
+VIDEO = b"\x00\x00\x00\x18ftypmp42" + bytes(4096)
+# key -> (expected outcome, what the sample shows)
+SAMPLES = {
+    "videos/welcome.mp4": ("copied", "a normal video"),
+    "videos/Café crème + friends.mp4": ("copied", "spaces, '+' and accents in the key"),
+    "videos/meeting-notes.txt": ("rejected", "an extension that is not a video"),
+    "videos/over-limit.mp4": ("permanent_failure", "Wistia refuses it: account video limit"),
+    "videos/flaky-upload.mp4": ("transient_failure", "Wistia answers 503 until Lambda gives up"),
+}
+VIDEO_LIMIT = {"error": "This account has exceeded its video limit. Please upgrade to upload more videos."}
+
+
+def main() -> int:
+    started = time.monotonic()
+    try:
+        with LocalStack("demo", log=say) as stack:
+            return run(stack, started)
+    except LocalStackError as error:
+        say(f"error: {error}")
+        return 2
+    except KeyboardInterrupt:
+        say("interrupted: everything started was stopped")
+        return 130
+    finally:
+        say(f"wall time {time.monotonic() - started:.1f}s")
+
+
+def run(stack: LocalStack, started: float) -> int:
+    assert stack.emulator is not None  # noqa: S101 - started by LocalStack
+    stack.emulator.add_rule(FaultRule(action=400, match="over-limit", body=VIDEO_LIMIT))
+    stack.emulator.add_rule(FaultRule(action=503, match="flaky-upload", retry_after=0))
+    say(f"\nuploading {len(SAMPLES)} samples to s3://{stack.bucket}/ ...")
+    for key in SAMPLES:
+        stack.upload(key, b"just some notes" if key.endswith(".txt") else VIDEO)
+    expected = {key: outcome for key, (outcome, _) in SAMPLES.items()}
+    found = wait_for(stack, expected, timeout=90, progress=progress)
+    print()
+    show_table("outcomes", found, expected)
+    show_queue(stack)
+
+    say("\nclearing the injected faults (the operator fixed the cause) and replaying the queue ...")
+    stack.emulator.reset_faults()
+    replay_status = replay(stack)
+    after = {key: ("rejected" if outcome == "rejected" else "copied") for key, outcome in expected.items()}
+    final = wait_for(stack, after, timeout=30, progress=progress)
+    print()
+    show_table("after replay", final, after)
+    remaining = stack.queue_messages()
+    say(f"failure queue: {len(remaining)} message(s) left")
+    ok = (
+        all(found[k].outcome == v for k, v in expected.items())
+        and all(final[k].outcome == v for k, v in after.items())
+        and replay_status == 0
+        and not remaining
+        and len(stack.emulator.medias()) == 4
+    )
+    say(
+        f"\n{'OK: every outcome was the expected one' if ok else 'FAILED: see the tables above'}"
+        f" ({time.monotonic() - started:.1f}s)"
+    )
+    return 0 if ok else 1
+
+
+def replay(stack: LocalStack) -> int:
+    from s3_wistia_bridge.operator.cli import main as cli  # noqa: PLC0415
+
+    os.environ.update(stack.aws_env())
+    argv = ["replay", "--queue-url", stack.queue_url, "--function-name", stack.function_name]
+    say("$ s3-wistia-bridge " + " ".join(argv))
+    return cli(argv)
+
+
+def show_table(title: str, found: dict[str, Observed], expected: dict[str, str]) -> None:
+    width = max(len(key) for key in found)
+    say(f"\n{title}:")
+    say(f"  {'object'.ljust(width)}  {'expected'.ljust(17)}  {'outcome'.ljust(17)}  detail")
+    for key, seen in found.items():
+        mark = "ok" if seen.outcome == expected[key] else "!!"
+        columns = (key.ljust(width), expected[key].ljust(17), seen.outcome.ljust(17), seen.detail, mark)
+        say("  " + "  ".join(columns))
+
+
+def show_queue(stack: LocalStack) -> None:
+    messages = stack.queue_messages()
+    say(f"\nfailure queue ({len(messages)} message(s)):")
+    for body in messages:
+        if body.get("type") == "s3-wistia-bridge.failure":
+            status = body["http"]["status"]
+            say(f"  bridge record     {body['object']['key']}: {body['reason']} (HTTP {status})")
+        else:
+            condition = (body.get("requestContext") or {}).get("condition", "?")
+            error = (body.get("responsePayload") or {}).get("errorMessage", "?")
+            say(f"  on-failure record {condition}: {error[:90]}")
+
+
+def say(line: str) -> None:
+    print(line, flush=True)
+
+
+def progress(line: str) -> None:
+    print(f"\r{line}", end="", flush=True)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

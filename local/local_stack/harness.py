@@ -1,0 +1,249 @@
+"""The whole pipeline on loopback: ministack (S3, Lambda, SQS, ...) + the Wistia emulator.
+
+`LocalStack` starts ministack on a free 127.0.0.1 port and the Wistia emulator on another,
+deploys the real template (built by `make build`) with `sam deploy --config-env local`, and
+stops everything it started, by PID, on exit, error or Ctrl-C. Every temporary file lives
+under `.tmp/` in the project and is removed on exit.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import time
+import uuid
+from pathlib import Path
+from types import TracebackType
+from typing import Any, Self
+
+import boto3
+import requests
+from wistia_emulator import WistiaEmulator
+
+ROOT = Path(__file__).resolve().parents[2]
+MINISTACK = ROOT / ".venv-ministack" / "bin" / "ministack"
+SAM = ROOT / ".venv-sam" / "bin" / "sam"
+BUILT_TEMPLATE = ROOT / ".aws-sam" / "build" / "template.yaml"
+REGION = "us-east-1"
+TOKEN = "local-demo-token-0123456789abcdef"  # noqa: S105 - the emulator's, not a real secret
+# aws_xray_sdk (Powertools Tracer) creates this inside the function, whatever the settings.
+XRAY_MARKER = Path("/tmp/.aws-xray")  # noqa: S108 - a path the SDK hard-codes, cleaned up here
+
+
+class LocalStackError(RuntimeError):
+    """Something the local pipeline needs is missing or failed; the message says what to do."""
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+class LocalStack:
+    def __init__(self, name: str = "local", *, log: Any = None) -> None:
+        self.stack_name = f"s3-wistia-bridge-{name}"
+        self.bucket = f"s3-wistia-bridge-{name}-{uuid.uuid4().hex[:8]}"
+        self.work_dir = ROOT / ".tmp" / f"{name}-{os.getpid()}"
+        self._log = log or (lambda message: None)
+        self._ministack: subprocess.Popen[bytes] | None = None
+        self._xray_marker_existed = XRAY_MARKER.exists()
+        self.endpoint = ""
+        self.emulator: WistiaEmulator | None = None
+        self.outputs: dict[str, str] = {}
+
+    def __enter__(self) -> Self:
+        try:
+            self.start()
+        except BaseException:
+            self.stop()
+            raise
+        return self
+
+    def __exit__(
+        self, kind: type[BaseException] | None, error: BaseException | None, trace: TracebackType | None
+    ) -> None:
+        self.stop()
+
+    # ------------------------------------------------------------------ lifecycle
+    def start(self) -> None:
+        for tool, target in (
+            (MINISTACK, "make local-venvs"),
+            (SAM, "make local-venvs"),
+            (BUILT_TEMPLATE, "make build"),
+        ):
+            if not tool.exists():
+                raise LocalStackError(f"{tool.relative_to(ROOT)} is missing: run `{target}` first")
+        self.work_dir.mkdir(parents=True, exist_ok=True)
+        self._start_ministack()
+        self.emulator = WistiaEmulator(tokens=(TOKEN,), s3_endpoint_url=self.endpoint).start()
+        self._log(f"Wistia emulator on {self.emulator.url}")
+        self._deploy()
+
+    def stop(self) -> None:
+        if self.emulator is not None:
+            self.emulator.stop()
+            self.emulator = None
+        if self._ministack is not None:
+            _stop_process_group(self._ministack)
+            self._ministack = None
+        shutil.rmtree(self.work_dir, ignore_errors=True)
+        if not self._xray_marker_existed:
+            shutil.rmtree(XRAY_MARKER, ignore_errors=True)
+
+    def _start_ministack(self) -> None:
+        port = free_port()
+        self.endpoint = f"http://127.0.0.1:{port}"
+        tmp = self.work_dir / "ministack"
+        tmp.mkdir()
+        env = _base_env() | {
+            "BIND_HOST": "127.0.0.1",
+            "GATEWAY_PORT": str(port),
+            "LAMBDA_ASYNC_RETRY_BASE_SECONDS": "0.2",
+            "TMPDIR": str(tmp),
+            # Inherited by the functions it runs: no X-Ray daemon here.
+            "POWERTOOLS_TRACE_DISABLED": "true",
+        }
+        log = (self.work_dir / "ministack.log").open("wb")
+        self._ministack = subprocess.Popen(  # noqa: S603 - our own pinned venv binary
+            [str(MINISTACK)], env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True
+        )
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline:
+            if self._ministack.poll() is not None:
+                raise LocalStackError(f"ministack exited at start; see {self.work_dir}/ministack.log")
+            try:
+                if requests.get(f"{self.endpoint}/_ministack/health", timeout=1).ok:
+                    self._log(f"ministack on {self.endpoint} (pid {self._ministack.pid})")
+                    return
+            except requests.RequestException:
+                time.sleep(0.1)
+        raise LocalStackError("ministack did not answer its health check within 30 s")
+
+    def _deploy(self) -> None:
+        assert self.emulator is not None  # noqa: S101 - started just before
+        secret_arn = self.client("secretsmanager").create_secret(
+            Name=f"{self.stack_name}/wistia-token", SecretString=json.dumps({"access_token": TOKEN})
+        )["ARN"]
+        overrides = {
+            "BucketName": self.bucket,
+            "WistiaSecretArn": secret_arn,
+            "WistiaUploadUrl": self.emulator.url,
+            "WistiaProjectId": "localdemo",
+            "WistiaConnectTimeoutSeconds": "2",
+            "WistiaReadTimeoutSeconds": "5",
+            "FunctionTimeoutSeconds": "30",
+        }
+        started = time.monotonic()
+        self._run_sam(
+            "deploy",
+            "--config-env",
+            "local",
+            "--stack-name",
+            self.stack_name,
+            "--no-fail-on-empty-changeset",
+            "--parameter-overrides",
+            *(f"{key}={value}" for key, value in overrides.items()),
+        )
+        stack = self.client("cloudformation").describe_stacks(StackName=self.stack_name)["Stacks"][0]
+        self.outputs = {o["OutputKey"]: o["OutputValue"] for o in stack.get("Outputs", [])}
+        self._log(f"deployed {self.stack_name} in {time.monotonic() - started:.1f}s")
+
+    def _run_sam(self, *args: str) -> None:
+        sam_tmp = self.work_dir / "sam"
+        sam_tmp.mkdir(exist_ok=True)
+        env = _base_env() | self.aws_env() | {"SAM_CLI_TELEMETRY": "0", "TMPDIR": str(sam_tmp)}
+        result = subprocess.run(  # noqa: S603 - our own pinned venv binary
+            [str(SAM), *args], cwd=ROOT, env=env, capture_output=True, text=True, check=False
+        )
+        if result.returncode != 0:
+            raise LocalStackError(f"sam {args[0]} failed:\n{result.stdout[-3000:]}\n{result.stderr[-3000:]}")
+
+    # ------------------------------------------------------------------ access
+    def aws_env(self) -> dict[str, str]:
+        """The environment that points boto3 and the SAM CLI at ministack."""
+        return {
+            "AWS_ENDPOINT_URL": self.endpoint,
+            "AWS_ACCESS_KEY_ID": "test",
+            "AWS_SECRET_ACCESS_KEY": "test",
+            "AWS_DEFAULT_REGION": REGION,
+            "AWS_REGION": REGION,
+        }
+
+    def client(self, service: str) -> Any:
+        return boto3.client(
+            service,
+            endpoint_url=self.endpoint,
+            region_name=REGION,
+            aws_access_key_id="test",
+            aws_secret_access_key="test",  # noqa: S106 - ministack's dummy credentials
+        )
+
+    @property
+    def function_name(self) -> str:
+        return self.outputs["IngestFunctionName"]
+
+    @property
+    def queue_url(self) -> str:
+        return self.outputs["FailureQueueUrl"]
+
+    def upload(self, key: str, body: bytes) -> None:
+        self.client("s3").put_object(Bucket=self.bucket, Key=key, Body=body)
+
+    def queue_messages(self) -> list[dict[str, Any]]:
+        """Every failure-queue body, left on the queue (made visible again at once)."""
+        sqs = self.client("sqs")
+        seen: dict[str, dict[str, Any]] = {}
+        handles = []
+        while True:
+            batch = sqs.receive_message(
+                QueueUrl=self.queue_url, MaxNumberOfMessages=10, VisibilityTimeout=10, WaitTimeSeconds=0
+            ).get("Messages", [])
+            if not batch:
+                break
+            for message in batch:
+                seen[message["MessageId"]] = json.loads(message["Body"])
+                handles.append(message["ReceiptHandle"])
+        for handle in handles:
+            sqs.change_message_visibility(QueueUrl=self.queue_url, ReceiptHandle=handle, VisibilityTimeout=0)
+        return list(seen.values())
+
+    def function_logs(self) -> list[dict[str, Any]]:
+        """The function's JSON log records (Powertools), from CloudWatch Logs."""
+        logs = self.client("logs")
+        records = []
+        for group in {f"/aws/lambda/{self.stack_name}-ingest", f"/aws/lambda/{self.function_name}"}:
+            try:
+                events = logs.filter_log_events(logGroupName=group)["events"]
+            except logs.exceptions.ResourceNotFoundException:
+                continue
+            for event in events:
+                message = event["message"].strip()
+                if message.startswith("{"):
+                    try:
+                        records.append(json.loads(message))
+                    except json.JSONDecodeError:
+                        continue
+        return records
+
+
+def _base_env() -> dict[str, str]:
+    """A controlled environment: ministack passes its whole environment on to the functions."""
+    keep = ("PATH", "HOME", "LANG", "LC_ALL", "PYENV_ROOT", "PYENV_VERSION")
+    return {name: os.environ[name] for name in keep if name in os.environ}
+
+
+def _stop_process_group(process: subprocess.Popen[bytes]) -> None:
+    """TERM the whole group (ministack and its function workers), KILL what outlives 5 s."""
+    try:
+        os.killpg(process.pid, signal.SIGTERM)
+        process.wait(timeout=5)
+    except ProcessLookupError:
+        return
+    except subprocess.TimeoutExpired:
+        os.killpg(process.pid, signal.SIGKILL)
+        process.wait(timeout=5)

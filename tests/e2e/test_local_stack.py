@@ -1,0 +1,157 @@
+"""The deployed system, not only the code: the real template in ministack, real S3 events, the
+real function with its layer, Lambda's async retries and on-failure destination, and a replay."""
+
+from __future__ import annotations
+
+import json
+import os
+import time
+from collections.abc import Callable, Iterator
+from typing import Any
+
+import pytest
+from local_stack.harness import BUILT_TEMPLATE, MINISTACK, SAM, LocalStack
+from local_stack.observe import wait_for
+from s3_wistia_bridge.operator.cli import main as cli
+from wistia_emulator import FaultRule
+
+pytestmark = [
+    pytest.mark.e2e,
+    pytest.mark.skipif(
+        not (MINISTACK.exists() and SAM.exists() and BUILT_TEMPLATE.exists()),
+        reason="needs the ministack and SAM venvs and a sam build: run `make e2e`",
+    ),
+]
+VIDEO = b"\x00\x00\x00\x18ftypmp42" + bytes(1024)
+
+
+@pytest.fixture(scope="module")
+def stack() -> Iterator[LocalStack]:
+    with LocalStack("e2e") as local:
+        yield local
+
+
+@pytest.fixture
+def wistia(stack: LocalStack) -> Any:
+    assert stack.emulator is not None
+    stack.emulator.reset_faults()
+    return stack.emulator
+
+
+def eventually(condition: Callable[[], bool], timeout: float = 60) -> None:
+    deadline = time.monotonic() + timeout
+    while not condition():
+        assert time.monotonic() < deadline, "not reached in time"
+        time.sleep(0.25)
+
+
+def copies_of(wistia: Any, key: str) -> list[dict[str, Any]]:
+    return [r for r in wistia.requests() if r["path"] == "/s3_copy" and r["form"]["source_file"] == key]
+
+
+def test_an_uploaded_video_is_copied_once_with_the_buckets_region_and_project(
+    stack: LocalStack, wistia: Any
+) -> None:
+    key = "e2e/Été + friends.mp4"
+    stack.upload(key, VIDEO)
+
+    eventually(lambda: bool(copies_of(wistia, key)))
+    time.sleep(1)  # a late duplicate would show up now
+    [request] = copies_of(wistia, key)
+    assert request["status"] == 200
+    assert request["form"] == {
+        "bucket": stack.bucket,
+        "source_file": key,
+        "region": "us-east-1",
+        "name": "Été + friends.mp4",
+        "project_id": "localdemo",
+    }
+
+
+def test_a_rejected_object_is_never_sent_and_is_logged_with_its_reason(
+    stack: LocalStack, wistia: Any
+) -> None:
+    key = "e2e/readme.txt"
+    stack.upload(key, b"not a video")
+
+    found = wait_for(stack, {key: "rejected"}, timeout=30)
+    assert found[key].detail == "extension_not_allowed"
+    assert copies_of(wistia, key) == []
+
+
+def test_exhausted_transient_failure_lands_as_an_on_failure_record_and_replays(
+    stack: LocalStack, wistia: Any
+) -> None:
+    key = "e2e/outage.mp4"
+    wistia.add_rule(FaultRule(action=503, match="outage", retry_after=0))
+    stack.upload(key, VIDEO)
+
+    found = wait_for(stack, {key: "transient_failure"}, timeout=60)
+    assert found[key].outcome == "transient_failure"
+    [record] = [m for m in stack.queue_messages() if "requestPayload" in m]
+    payload_key = record["requestPayload"]["Records"][0]["s3"]["object"]["key"]
+    assert payload_key == "e2e/outage.mp4"
+    assert record["requestContext"]["condition"] == "RetriesExhausted"
+    assert "wistia_rate_limited" in record["responsePayload"]["errorMessage"]
+    assert len(copies_of(wistia, key)) == 3 * 4  # 3 invocations x WISTIA_MAX_ATTEMPTS
+
+    wistia.reset_faults()
+    os.environ.update(stack.aws_env())
+    status = cli(["replay", "--queue-url", stack.queue_url, "--function-name", stack.function_name])
+
+    assert status == 0
+    assert copies_of(wistia, key)[-1]["status"] == 200
+    assert stack.queue_messages() == []
+
+
+def test_permanent_failure_is_recorded_by_the_function_and_replayed_after_the_fix(
+    stack: LocalStack, wistia: Any
+) -> None:
+    key = "e2e/limit.mp4"
+    wistia.video_limit = 0
+    try:
+        stack.upload(key, VIDEO)
+        found = wait_for(stack, {key: "permanent_failure"}, timeout=60)
+    finally:
+        wistia.video_limit = None
+    assert found[key].detail == "wistia_video_limit"
+    [record] = [m for m in stack.queue_messages() if m.get("type") == "s3-wistia-bridge.failure"]
+    assert record["object"]["key"] == key
+    assert record["http"]["status"] == 400
+    assert len(copies_of(wistia, key)) == 1  # not retried by Lambda
+
+    os.environ.update(stack.aws_env())
+    assert cli(["replay", "--queue-url", stack.queue_url, "--function-name", stack.function_name]) == 0
+    assert copies_of(wistia, key)[-1]["status"] == 200
+    assert stack.queue_messages() == []
+
+
+def test_a_duplicate_delivery_to_the_deployed_function_is_absorbed(stack: LocalStack, wistia: Any) -> None:
+    key = "e2e/twice.mp4"
+    stack.upload(key, VIDEO)
+    eventually(lambda: bool(copies_of(wistia, key)))
+    head = stack.client("s3").head_object(Bucket=stack.bucket, Key=key)
+    event = {
+        "Records": [
+            {
+                "eventSource": "aws:s3",
+                "awsRegion": "us-east-1",
+                "eventName": "ObjectCreated:Put",
+                "s3": {
+                    "bucket": {"name": stack.bucket},
+                    "object": {
+                        "key": key,
+                        "size": len(VIDEO),
+                        "eTag": head["ETag"].strip('"'),
+                        "versionId": head["VersionId"],
+                    },
+                },  # the bucket is versioned
+            }
+        ]
+    }
+
+    response = stack.client("lambda").invoke(FunctionName=stack.function_name, Payload=json.dumps(event))
+
+    result = json.loads(response["Payload"].read())
+    assert result["objects"][0]["outcome"] == "duplicate"
+    assert len(copies_of(wistia, key)) == 1
