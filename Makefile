@@ -36,6 +36,7 @@ typecheck: setup ## mypy (strict on the package)
 	$(BIN)/mypy
 
 unit: setup ## pytest: unit, integration, emulator and template tiers (not e2e)
+	mkdir -p .tmp
 	$(BIN)/pytest --basetemp=.tmp/pytest
 
 test: lint typecheck unit template-check e2e ## everything CI runs
@@ -63,4 +64,5 @@ chaos: setup ## 1,000 objects under 32% Wistia faults with Lambda's async semant
 	$(BIN)/python -m local_stack.chaos --objects 1000 --fault-rate 0.32
 
 e2e: setup local-venvs build ## the e2e tier: the real template deployed into ministack
+	mkdir -p .tmp
 	$(BIN)/pytest --basetemp=.tmp/pytest -m e2e tests/e2e

@@ -39,6 +39,10 @@ from .faults import FaultRule, Faults
 
 CONTROL_PREFIX = "/__emulator__/"
 API_PATHS = ("/s3_copy", "/")
+# Wistia's Data API (api.wistia.com), served by the same emulator: listing medias by exact name is
+# the only duplicate check Wistia offers (WISTIA-CONTRACT.md); the bridge uses it after an
+# ambiguous outcome. Not subject to injected faults: they model the upload host.
+MEDIAS_PATH = "/v1/medias.json"
 JSON_TYPE = "application/json; charset=utf-8"
 HTML_TYPE = "text/html; charset=utf-8"
 TEXT_TYPE = "text/plain; charset=utf-8"
@@ -340,6 +344,19 @@ class WistiaEmulator:
         if media is None:
             return _json_response(400, {"error": contract.VIDEO_LIMIT_MESSAGE}), None
         return _json_response(200, media), media["hashed_id"]
+
+    def _list_medias(self, token: str | None, query: dict[str, str]) -> _Response:
+        """GET /v1/medias.json?name=...&project_id=...: exact-name matches, oldest first."""
+        if token is None:
+            return _UNAUTHORIZED
+        name, project = query.get("name"), query.get("project_id")
+        found = [
+            media
+            for media in self.medias()
+            if (name is None or media["name"] == name)
+            and (project is None or media["project"]["hashed_id"] == project)
+        ]
+        return _json_response(200, found)
 
     def _rate_limited(self, token: str) -> _Response | None:
         """A sliding window per token; only admitted requests count, so Retry-After is exact."""
@@ -677,6 +694,9 @@ class _Handler(BaseHTTPRequestHandler):
             upload=None if upload is None else {"filename": upload.filename, "bytes": upload.size},
             auth=auth,
         )
+        if path == MEDIAS_PATH and self.command == "GET":
+            self._answer(record, emulator._list_medias(token, query))
+            return
         if path not in API_PATHS:
             self._answer(record, _error(404, "not_found", f"no endpoint {path}"))
             return

@@ -172,7 +172,7 @@ def _run(
         ]
     )
     media_per_key = Counter(str(m["source"]["source_file"]) for m in emulator.medias())
-    requests_total = len(emulator.requests())
+    paths = Counter(str(r["path"]) for r in emulator.requests())
     report = ChaosReport(config)
     report.figures = {
         "accepted objects": len(accepted),
@@ -181,9 +181,10 @@ def _run(
         "duplicate deliveries": lam.counts["duplicate_deliveries"],
         "invocations (incl. Lambda retries)": lam.counts["invocations"],
         "invocations that raised": lam.counts["invocation_errors"],
-        "Wistia requests": requests_total,
+        "Wistia copy requests": paths["/s3_copy"],
+        "Data API lookups (after unanswered copies)": paths["/v1/medias.json"],
         "faults injected": sum(faulted.values()),
-        "fault share of requests": f"{sum(faulted.values()) / max(requests_total, 1):.0%}",
+        "fault share of copy requests": f"{sum(faulted.values()) / max(paths['/s3_copy'], 1):.0%}",
         "faults by kind": dict(sorted(faulted.items())),
         "on-failure records queued": lam.counts["on_failure_records"],
         "queue depth before replay": queued,
@@ -202,13 +203,20 @@ def _run(
 
 
 def _faults(rate: float) -> Faults:
-    """`rate` of all requests faulted, spread over every kind the issue names."""
+    """`rate` of all requests faulted, spread over every kind the issue names.
+
+    Drops and timeouts include the ambiguous kind: Wistia creates the media, then the answer is
+    lost (connection dropped after processing) or late (read timeout), so only the Data API
+    lookup stands between the bridge and a second media.
+    """
     return Faults(
-        error_rates={500: rate * 0.2, 502: rate * 0.1, 503: rate * 0.15, 429: rate * 0.25},
+        error_rates={500: rate * 0.2, 502: rate * 0.1, 503: rate * 0.1, 429: rate * 0.2},
         retry_after=0,
-        drop_rate=rate * 0.15,
+        drop_rate=rate * 0.1,
+        drop_after_processing_rate=rate * 0.15,
         timeout_rate=rate * 0.15,
         timeout_seconds=1.0,
+        timeout_after_processing=True,
     )
 
 
@@ -228,6 +236,7 @@ def _resources(upload_url: str, config: ChaosConfig) -> dict[str, str]:
     return {
         "WISTIA_SECRET_ID": secret["ARN"],
         "WISTIA_UPLOAD_URL": upload_url,
+        "WISTIA_API_URL": upload_url,
         "ALLOWED_BUCKETS": BUCKET,
         "FAILURE_QUEUE_URL": queue_url,
         "IDEMPOTENCY_TABLE": "chaos-idempotency",

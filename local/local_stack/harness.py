@@ -133,6 +133,7 @@ class LocalStack:
             "BucketName": self.bucket,
             "WistiaSecretArn": secret_arn,
             "WistiaUploadUrl": self.emulator.url,
+            "WistiaApiUrl": self.emulator.url,
             "WistiaProjectId": "localdemo",
             "WistiaConnectTimeoutSeconds": "2",
             "WistiaReadTimeoutSeconds": "5",

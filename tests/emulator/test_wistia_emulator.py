@@ -743,3 +743,26 @@ def test_cli_runs_until_sigterm(tmp_path: Path) -> None:
     assert json.loads(out.splitlines()[0]) == ready
     assert TOKEN not in out + err
     assert OTHER_TOKEN not in out + err
+
+
+def test_the_data_api_lists_medias_by_exact_name_and_project(wistia: WistiaEmulator) -> None:
+    post(wistia, COPY | {"name": "intro.mp4", "project_id": "proja"})
+    post(wistia, COPY | {"name": "intro.mp4", "project_id": "projb"})
+    post(wistia, COPY | {"name": "intro.mp4 (1)", "project_id": "proja"})
+
+    listed = requests.get(
+        f"{wistia.url}/v1/medias.json",
+        params={"name": "intro.mp4", "project_id": "proja"},
+        headers=AUTH,
+        timeout=5,
+    )
+    every_project = requests.get(
+        f"{wistia.url}/v1/medias.json", params={"name": "intro.mp4"}, headers=AUTH, timeout=5
+    )
+    unauthorized = requests.get(f"{wistia.url}/v1/medias.json", timeout=5)
+
+    assert listed.status_code == 200
+    assert [(m["name"], m["project"]["hashed_id"]) for m in listed.json()] == [("intro.mp4", "proja")]
+    assert len(every_project.json()) == 2
+    assert unauthorized.status_code == 401
+    assert unauthorized.headers["Content-Type"].startswith("text/html")

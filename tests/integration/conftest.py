@@ -125,6 +125,7 @@ def stack(aws: str, emulator: WistiaEmulator) -> Stack:
     env = {
         "WISTIA_SECRET_ID": secret_arn,
         "WISTIA_UPLOAD_URL": emulator.url,
+        "WISTIA_API_URL": emulator.url,
         "ALLOWED_BUCKETS": BUCKET,
         "FAILURE_QUEUE_URL": queue_url,
         "WISTIA_PROJECT_ID": "defaultproj1",

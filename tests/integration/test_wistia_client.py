@@ -10,7 +10,7 @@ from s3_wistia_bridge.deadline import Deadline
 from s3_wistia_bridge.errors import PermanentFailure, TransientFailure
 from s3_wistia_bridge.models import CopyRequest
 from s3_wistia_bridge.wistia import WistiaClient
-from wistia_emulator import WistiaEmulator
+from wistia_emulator import FaultRule, WistiaEmulator
 
 from .faults import fail_requests
 
@@ -128,3 +128,73 @@ def test_a_read_timeout_shorter_than_a_second_is_honoured_not_taken_for_exhausti
     result = client(wistia, [], read_timeout=0.5).s3_copy(REQUEST, Deadline.after(30))
 
     assert result.hashed_id == wistia.medias()[0]["hashed_id"]
+
+
+def ambiguous_client(emulator: WistiaEmulator, **options: Any) -> WistiaClient:
+    return client(emulator, [], api_url=emulator.url, **options)
+
+
+@pytest.mark.parametrize("fault", ["drop_after_processing", "timeout_after_processing"])
+def test_an_unanswered_copy_that_created_the_media_is_found_not_sent_again(
+    wistia: WistiaEmulator, fault: str
+) -> None:
+    wistia.add_rule(FaultRule(action=fault, times=1, timeout_seconds=2.0))
+
+    result = ambiguous_client(wistia, read_timeout=0.5).s3_copy(REQUEST, Deadline.after(30))
+
+    [media] = wistia.medias()
+    assert (result.hashed_id, result.recovered) == (media["hashed_id"], True)
+    assert [r["path"] for r in wistia.requests()] == ["/s3_copy", "/v1/medias.json"]
+
+
+def test_an_unanswered_copy_that_created_nothing_is_sent_again(wistia: WistiaEmulator) -> None:
+    fail_requests(wistia, "drop", times=1)
+
+    result = ambiguous_client(wistia).s3_copy(REQUEST, Deadline.after(30))
+
+    [media] = wistia.medias()
+    assert (result.hashed_id, result.recovered) == (media["hashed_id"], False)
+    assert [r["path"] for r in wistia.requests()] == ["/s3_copy", "/v1/medias.json", "/s3_copy"]
+
+
+def test_the_lookup_is_scoped_to_the_media_name_and_project(wistia: WistiaEmulator) -> None:
+    wistia.add_rule(FaultRule(action="drop_after_processing", times=1))
+    routed = CopyRequest(**{**REQUEST.__dict__, "project_id": "proj42"})
+
+    ambiguous_client(wistia).s3_copy(routed, Deadline.after(30))
+
+    [lookup] = [r for r in wistia.requests() if r["path"] == "/v1/medias.json"]
+    assert lookup["query"] == {"name": "a.mp4", "project_id": "proj42"}
+    assert lookup["auth"] == "valid"
+
+
+def test_two_candidate_medias_are_a_permanent_ambiguity_not_a_guess(wistia: WistiaEmulator) -> None:
+    wistia.add_rule(FaultRule(action="drop_after_processing", times=1))
+    other = WistiaClient(base_url=wistia.url, tokens=StaticToken(TOKEN))
+
+    def meanwhile_another_upload_of_the_same_name(_delay: float) -> None:
+        other.s3_copy(REQUEST, Deadline.after(30))
+
+    with pytest.raises(PermanentFailure) as raised:
+        WistiaClient(
+            base_url=wistia.url,
+            api_url=wistia.url,
+            tokens=StaticToken(TOKEN),
+            sleep=meanwhile_another_upload_of_the_same_name,
+            jitter=lambda: 1.0,
+        ).s3_copy(REQUEST, Deadline.after(30))
+
+    assert raised.value.reason == "wistia_ambiguous"
+    assert len(wistia.medias()) == 2  # nothing more was sent
+
+
+def test_a_failed_lookup_sends_the_copy_again_rather_than_risk_losing_the_video(
+    wistia: WistiaEmulator,
+) -> None:
+    wistia.add_rule(FaultRule(action="drop_after_processing", times=1))
+    unreachable_api = "http://127.0.0.1:9"  # discard port: connection refused
+
+    result = client(wistia, [], api_url=unreachable_api).s3_copy(REQUEST, Deadline.after(30))
+
+    assert result.recovered is False
+    assert len(wistia.medias()) == 2  # the documented trade-off: a duplicate, never a loss

@@ -146,6 +146,7 @@ class Bridge:
                 "project_id": request.project_id,
                 "media_name": request.name,
                 "attempts": result.attempts,
+                "recovered_after_unanswered_request": result.recovered,
             },
         )
         count("ObjectCopied")

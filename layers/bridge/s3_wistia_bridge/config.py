@@ -16,11 +16,13 @@ from urllib.parse import urlsplit
 # Wistia's documented formats (WISTIA-CONTRACT.md "Limits and formats"), plus mpeg and webm.
 DEFAULT_EXTENSIONS = "mp4,mov,m4v,mpg,mpeg,avi,flv,f4v,asf,wmv,vob,mod,3gp,mkv,divx,xvid,webm"
 DEFAULT_UPLOAD_URL = "https://upload.wistia.com"
+DEFAULT_API_URL = "https://api.wistia.com"
 
 # Every variable the ingest function reads; the template must wire each one (tests/template).
 FUNCTION_ENVIRONMENT = (
     "WISTIA_SECRET_ID",
     "WISTIA_UPLOAD_URL",
+    "WISTIA_API_URL",
     "ALLOWED_BUCKETS",
     "ALLOWED_REGIONS",
     "ALLOWED_PREFIXES",
@@ -69,6 +71,7 @@ class BridgeConfig:
     allowed_buckets: frozenset[str]
     allowed_regions: frozenset[str]
     upload_url: str = DEFAULT_UPLOAD_URL
+    api_url: str = DEFAULT_API_URL
     allowed_prefixes: tuple[str, ...] = ()
     allowed_extensions: frozenset[str] = frozenset(f".{ext}" for ext in DEFAULT_EXTENSIONS.split(","))
     max_object_bytes: int | None = None
@@ -113,7 +116,8 @@ class BridgeConfig:
             failure_queue_url=reader.required("FAILURE_QUEUE_URL"),
             allowed_buckets=frozenset(buckets),
             allowed_regions=frozenset(regions),
-            upload_url=_upload_url(reader.text("WISTIA_UPLOAD_URL") or DEFAULT_UPLOAD_URL),
+            upload_url=_base_url("WISTIA_UPLOAD_URL", reader.text("WISTIA_UPLOAD_URL") or DEFAULT_UPLOAD_URL),
+            api_url=_base_url("WISTIA_API_URL", reader.text("WISTIA_API_URL") or DEFAULT_API_URL),
             allowed_prefixes=_prefixes(reader.csv("ALLOWED_PREFIXES")),
             allowed_extensions=_extensions(
                 reader.csv("ALLOWED_EXTENSIONS") or tuple(DEFAULT_EXTENSIONS.split(","))
@@ -179,21 +183,21 @@ class _Reader:
         return value
 
 
-def _upload_url(raw: str) -> str:
+def _base_url(name: str, raw: str) -> str:
     parts = urlsplit(raw)
     try:
         parts.port  # noqa: B018 - raises ValueError for a port that is not a number in range
     except ValueError:
-        raise ConfigError(f"WISTIA_UPLOAD_URL: {raw!r} has an invalid port") from None
+        raise ConfigError(f"{name}: {raw!r} has an invalid port") from None
     if parts.scheme not in {"https", "http"} or not parts.hostname:
-        raise ConfigError(f"WISTIA_UPLOAD_URL: {raw!r} is not an http(s) URL")
+        raise ConfigError(f"{name}: {raw!r} is not an http(s) URL")
     if parts.scheme == "http" and not _is_loopback(parts.hostname):
         raise ConfigError(
-            f"WISTIA_UPLOAD_URL: {raw!r} must use https; plain http is only allowed "
+            f"{name}: {raw!r} must use https; plain http is only allowed "
             "for loopback hosts (the local Wistia emulator)"
         )
     if parts.query or parts.fragment:
-        raise ConfigError(f"WISTIA_UPLOAD_URL: {raw!r} must not carry a query or fragment")
+        raise ConfigError(f"{name}: {raw!r} must not carry a query or fragment")
     return raw.rstrip("/")
 
 

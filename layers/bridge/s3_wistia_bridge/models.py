@@ -98,6 +98,7 @@ class CopyResult:
     hashed_id: str | None
     media_id: int | None
     attempts: int
+    recovered: bool = False  # found through the Data API after an unanswered request
 
 
 class Outcome(StrEnum):

@@ -22,6 +22,7 @@ def build_bridge(env: Mapping[str, str]) -> Bridge:
     config = BridgeConfig.from_environ(env)
     client = WistiaClient(
         base_url=config.upload_url,
+        api_url=config.api_url,
         tokens=SecretsManagerToken(config.secret_id, config.token_cache_seconds),
         connect_timeout=config.connect_timeout_seconds,
         read_timeout=config.read_timeout_seconds,

@@ -1,5 +1,13 @@
 """Wistia's s3_copy over HTTP: one keep-alive session, errors classified, retries bounded by time.
 
+Ambiguous outcomes: after a read timeout, a connection lost once the request was sent, or a 504,
+Wistia may have created the media without telling us. Before sending the copy again the client
+asks Wistia's Data API for medias of that exact name (and project) created since the unanswered
+request: exactly one is taken as ours (no second copy); several cannot be told apart and become
+a permanent `wistia_ambiguous` failure for an operator; none means nothing was created, so the
+copy is sent again. When the lookup itself fails the copy is sent again too: a rare duplicate is
+preferred to a lost video.
+
 Retries are hand-written rather than urllib3's Retry because they must stop at the invocation's
 deadline, honour Retry-After only when it fits in that deadline, and refresh the token on a 401:
 three things urllib3 cannot know about.
@@ -11,10 +19,12 @@ import random
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import datetime
 from email.utils import parsedate_to_datetime
 from typing import Any
 
 import requests
+from urllib3.exceptions import ConnectTimeoutError, NewConnectionError
 
 from .deadline import Deadline
 from .errors import PermanentFailure, TransientFailure
@@ -26,6 +36,9 @@ VIDEO_LIMIT_TEXT = "video limit"
 # Never start an attempt that cannot get at least this long to read the answer.
 MIN_READ_SECONDS = 1.0
 _RETRYABLE_STATUSES = frozenset({408, 429})
+# Clocks differ a little between Wistia and Lambda; a media created this much before the
+# unanswered request started still counts as possibly ours.
+CLOCK_SKEW_SECONDS = 5.0
 _PERMANENT_REASONS = {
     400: "wistia_bad_request",
     403: "wistia_forbidden",
@@ -52,6 +65,7 @@ class _Answer:
     transient: TransientFailure | None = None
     retry_after: float | None = None
     unauthorized: bool = False
+    ambiguous: bool = False  # the request may have reached Wistia and created the media
 
 
 class WistiaClient:
@@ -62,6 +76,7 @@ class WistiaClient:
         *,
         base_url: str,
         tokens: TokenSource,
+        api_url: str | None = None,
         connect_timeout: float = 3.05,
         read_timeout: float = 20.0,
         max_attempts: int = 4,
@@ -73,6 +88,7 @@ class WistiaClient:
         jitter: Callable[[], float] = random.random,
     ) -> None:
         self._url = f"{base_url.rstrip('/')}/s3_copy"
+        self._medias_url = f"{api_url.rstrip('/')}/v1/medias.json" if api_url else None
         self._tokens = tokens
         self._connect_timeout = connect_timeout
         self._read_timeout = read_timeout
@@ -91,9 +107,11 @@ class WistiaClient:
         """The media Wistia created; PermanentFailure or TransientFailure otherwise."""
         token = self._tokens.token()
         refreshed = False
+        ambiguous_since: float | None = None
         attempt = 0
         while True:
             attempt += 1
+            started = time.time()
             answer = self._attempt(request, token, deadline, attempt)
             if answer.result is not None:
                 return answer.result
@@ -113,14 +131,71 @@ class WistiaClient:
             failure = answer.transient
             assert failure is not None  # noqa: S101 - _attempt returns exactly one of the three
             failure.attempts = attempt
+            if answer.ambiguous and ambiguous_since is None:
+                ambiguous_since = started
             delay = self._delay(attempt, answer.retry_after)
-            if attempt >= self._max_attempts:
+            out_of_attempts = attempt >= self._max_attempts
+            out_of_time = delay + self._connect_timeout + self._min_read > deadline.remaining()
+            if not out_of_attempts and not out_of_time:
+                self._on_retry(RetryNotice(attempt, failure.reason, failure.http_status, delay))
+                self._sleep(delay)
+            if ambiguous_since is not None:
+                found = self._find_created(request, token, ambiguous_since, deadline, attempt)
+                if found is not None:
+                    return found
+            if out_of_attempts:
                 raise failure
-            if delay + self._connect_timeout + self._min_read > deadline.remaining():
+            if out_of_time:
                 failure.message += f" (no time left for another attempt after {delay:.1f}s)"
                 raise failure
-            self._on_retry(RetryNotice(attempt, failure.reason, failure.http_status, delay))
-            self._sleep(delay)
+
+    def _find_created(
+        self, request: CopyRequest, token: str, since: float, deadline: Deadline, attempt: int
+    ) -> CopyResult | None:
+        """The media an unanswered request created, if Wistia's Data API shows exactly one."""
+        budget = deadline.remaining() - self._connect_timeout
+        if self._medias_url is None or budget < self._min_read:
+            return None
+        params = {"name": request.name}
+        if request.project_id:
+            params["project_id"] = request.project_id
+        try:
+            response = self._session.get(
+                self._medias_url,
+                params=params,
+                headers={"Authorization": f"Bearer {token}"},
+                timeout=(self._connect_timeout, min(self._read_timeout, budget)),
+                allow_redirects=False,
+            )
+        except requests.RequestException:
+            return None  # cannot tell: send the copy again rather than risk losing the video
+        medias = _json(response) if response.status_code == 200 else None
+        if not isinstance(medias, list):
+            return None
+        candidates = [
+            media
+            for media in medias
+            if isinstance(media, dict)
+            and media.get("name") == request.name
+            and _created_since(media.get("created"), since - CLOCK_SKEW_SECONDS)
+        ]
+        if len(candidates) > 1:
+            raise PermanentFailure(
+                "wistia_ambiguous",
+                f"a request got no answer and {len(candidates)} medias named {request.name!r} "
+                "appeared since: check them in Wistia, keep one, then replay only if none is this object",
+                attempts=attempt,
+            )
+        if not candidates:
+            return None
+        media = candidates[0]
+        hashed_id, media_id = media.get("hashed_id"), media.get("id")
+        return CopyResult(
+            hashed_id=hashed_id if isinstance(hashed_id, str) else None,
+            media_id=media_id if isinstance(media_id, int) and not isinstance(media_id, bool) else None,
+            attempts=attempt,
+            recovered=True,
+        )
 
     def _attempt(self, request: CopyRequest, token: str, deadline: Deadline, attempt: int) -> _Answer:
         remaining = deadline.remaining()
@@ -139,11 +214,15 @@ class WistiaClient:
                 timeout=(self._connect_timeout, read_timeout),
                 allow_redirects=False,  # a redirect would carry the token elsewhere
             )
-        except requests.Timeout as error:
-            kind = "connect" if isinstance(error, requests.ConnectTimeout) else "read"
-            return _Answer(transient=TransientFailure("wistia_timeout", f"{kind} timeout"))
+        except requests.ConnectTimeout:
+            return _Answer(transient=TransientFailure("wistia_timeout", "connect timeout"))
+        except requests.Timeout:
+            return _Answer(transient=TransientFailure("wistia_timeout", "read timeout"), ambiguous=True)
         except requests.RequestException as error:
-            return _Answer(transient=TransientFailure("wistia_connection_error", type(error).__name__))
+            return _Answer(
+                transient=TransientFailure("wistia_connection_error", type(error).__name__),
+                ambiguous=_may_have_been_sent(error),
+            )
         return _classify(response, token, attempt)
 
     def _delay(self, attempt: int, retry_after: float | None) -> float:
@@ -170,6 +249,7 @@ def _classify(response: requests.Response, token: str, attempt: int) -> _Answer:
         return _Answer(
             transient=TransientFailure(reason, detail, http_status=status),
             retry_after=retry_after_seconds(response.headers.get("Retry-After")),
+            ambiguous=status == 504,  # a gateway gave up waiting: the upload host may have acted
         )
     text, code = error_text(response, token)
     if status == 400 and text and VIDEO_LIMIT_TEXT in text.lower():
@@ -232,6 +312,22 @@ def retry_after_seconds(value: str | None) -> float | None:
     except (TypeError, ValueError):
         return None
     return max(0.0, when.timestamp() - time.time())
+
+
+def _may_have_been_sent(error: requests.RequestException) -> bool:
+    """False only when the connection was never established (nothing reached Wistia)."""
+    cause = error.args[0] if error.args else None
+    cause = getattr(cause, "reason", cause)  # urllib3's MaxRetryError wraps the real cause
+    return not isinstance(cause, NewConnectionError | ConnectTimeoutError)
+
+
+def _created_since(created: Any, since: float) -> bool:
+    if not isinstance(created, str):
+        return False
+    try:
+        return datetime.fromisoformat(created.replace("Z", "+00:00")).timestamp() >= since
+    except ValueError:
+        return False
 
 
 def _json(response: requests.Response) -> Any:
