@@ -14,6 +14,7 @@ from typing import Any
 import pytest
 from s3_wistia_bridge.config import ConfigError
 from s3_wistia_bridge.errors import TransientFailure
+from s3_wistia_bridge.observability import logger
 
 from tests.conftest import LambdaContextStub, load_event
 
@@ -416,8 +417,13 @@ def test_token_never_appears_in_output_records_or_errors(
     stack: Stack,
     load_app: Callable[[dict[str, str]], ModuleType],
     function_output: Callable[[], list[dict[str, Any]]],
+    request: pytest.FixtureRequest,
 ) -> None:
-    app = load_app(stack.env | {"WISTIA_MAX_ATTEMPTS": "2", "POWERTOOLS_LOG_LEVEL": "DEBUG"})
+    app = load_app(stack.env | {"WISTIA_MAX_ATTEMPTS": "2"})
+    # The logger is created once per process, so POWERTOOLS_LOG_LEVEL in load_app would not apply.
+    previous_level = logger.log_level
+    logger.setLevel("DEBUG")
+    request.addfinalizer(lambda: logger.setLevel(previous_level))
     invoke(app, stack.put("videos/ok.mp4"))
     fail_requests(stack.emulator, 400, times=1, body={"error": f"echoing {TOKEN} back"})
     invoke(app, stack.put("videos/echo.mp4"))

@@ -32,7 +32,10 @@ def is_sqs_batch(event: Any) -> bool:
     return (
         isinstance(records, list)
         and bool(records)
-        and all(isinstance(r, dict) and r.get("eventSource") == "aws:sqs" for r in records)
+        and all(
+            isinstance(r, dict) and r.get("eventSource") == "aws:sqs" and isinstance(r.get("messageId"), str)
+            for r in records
+        )
     )
 
 

@@ -36,11 +36,12 @@ def failure_record(
         "message": _clip(failure.message),
         "http": _http(failure),
         "attempts": failure.attempts,
-        "object": obj.describe(),
+        # Keys are at most 1 KiB, but an odd event can carry huge fields: keep within SQS limits.
+        "object": {k: _clip(v) if isinstance(v, str) else v for k, v in obj.describe().items()},
         "timestamp": _timestamp(now),
         "requestId": request_id,
         "functionArn": function_arn,
-        "event": obj.source_event,
+        "event": _bounded(obj.source_event),
     }
 
 
