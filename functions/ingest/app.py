@@ -10,7 +10,7 @@ import os
 from typing import Any
 
 from aws_lambda_powertools.utilities.typing import LambdaContext
-from s3_wistia_bridge.observability import logger, metrics, tracer
+from s3_wistia_bridge.observability import logger, metrics, trace_handler
 from s3_wistia_bridge.runtime import build_bridge, handle
 
 BRIDGE = build_bridge(os.environ)
@@ -18,6 +18,6 @@ BRIDGE = build_bridge(os.environ)
 
 @logger.inject_lambda_context(clear_state=True)
 @metrics.log_metrics
-@tracer.capture_lambda_handler(capture_response=False)
+@trace_handler
 def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     return handle(BRIDGE, event, context)

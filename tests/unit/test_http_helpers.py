@@ -180,3 +180,20 @@ def test_a_token_straddling_the_length_cap_does_not_leak_a_prefix(cut):
     assert text is not None
     assert code is not None
     assert leaked_prefix not in (text if cut == 500 else code)
+
+
+ECHOED_URL = (
+    "http://127.0.0.1:9000/media/videos/a.mp4?X-Amz-Algorithm=AWS4-HMAC-SHA256"
+    "&X-Amz-Credential=ASIAEXAMPLE%2F20261121%2Fus-east-1%2Fs3%2Faws4_request"
+    "&X-Amz-Security-Token=IQoJb3JpZ2luX2VjEXAMPLESESSION&X-Amz-Signature=0123abcdef"
+)
+
+
+def test_a_presigned_url_echoed_by_wistia_loses_its_signature_credential_and_session_token():
+    text, _ = error_text(json_response(400, {"error": f"could not fetch {ECHOED_URL}"}), TOKEN)
+    assert text is not None
+    for secret in ("ASIAEXAMPLE", "IQoJb3JpZ2luX2VjEXAMPLESESSION", "0123abcdef"):
+        assert secret not in text
+    # What helps an operator stays: the host, the key and the signing algorithm.
+    assert "/media/videos/a.mp4?X-Amz-Algorithm=AWS4-HMAC-SHA256" in text
+    assert text.count("=***") == 3

@@ -12,15 +12,17 @@ from .models import JsonDict
 class SqsFailureQueue:
     """Sends failure records; the boto3 client is created on first use (failures are rare)."""
 
-    def __init__(self, queue_url: str, client: Any = None) -> None:
+    def __init__(self, queue_url: str, client: Any = None, session: Any = None) -> None:
+        """`session`: the boto3 Session to create the client from (default: boto3's own)."""
         self._queue_url = queue_url
         self._client = client
+        self._session = session
 
     def send(self, record: JsonDict) -> None:
         if self._client is None:
             import boto3  # noqa: PLC0415 - keeps boto3's client setup off the cold start
 
-            self._client = boto3.client("sqs")
+            self._client = (self._session or boto3).client("sqs")
         attributes = {
             "reason": {"DataType": "String", "StringValue": str(record.get("reason"))},
             "failureClass": {"DataType": "String", "StringValue": str(record.get("failureClass"))},

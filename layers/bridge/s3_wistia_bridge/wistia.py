@@ -1,4 +1,9 @@
-"""Wistia's s3_copy over HTTP: one keep-alive session, errors classified, retries bounded by time.
+"""Wistia's s3_copy and URL import over HTTP: one keep-alive session, errors classified, retries
+bounded by time.
+
+A CopyRequest with a `url` (COPY_MODE=url_import) is posted to the Upload API `POST {base}/` as
+form field `url`; any other to `POST {base}/s3_copy`. Everything else (auth, retries,
+classification, the ambiguity lookup) is one code path for both.
 
 Ambiguous outcomes: after a read timeout, a connection lost once the request was sent, or a 504,
 Wistia may have created the media without telling us. Before sending the copy again the client
@@ -15,8 +20,11 @@ three things urllib3 cannot know about.
 
 from __future__ import annotations
 
+import os
 import random
+import re
 import time
+import urllib.request
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
@@ -39,6 +47,11 @@ _RETRYABLE_STATUSES = frozenset({408, 429})
 # Clocks differ a little between Wistia and Lambda; a media created this much before the
 # unanswered request started still counts as possibly ours.
 CLOCK_SKEW_SECONDS = 5.0
+# A presigned URL echoed back in an error would carry a signature and, with temporary
+# credentials, a session token: neither may reach logs or failure records.
+_PRESIGNED_SECRETS = re.compile(
+    r"(X-Amz-(?:Signature|Security-Token|Credential)=)[^&\s\"'<>]+", re.IGNORECASE
+)
 _PERMANENT_REASONS = {
     400: "wistia_bad_request",
     403: "wistia_forbidden",
@@ -69,7 +82,7 @@ class _Answer:
 
 
 class WistiaClient:
-    """POST {base}/s3_copy, form-encoded, Bearer auth; one instance (one Session) per container."""
+    """POST {base}/s3_copy or {base}/ (URL import), form-encoded, Bearer auth; one per container."""
 
     def __init__(
         self,
@@ -88,6 +101,7 @@ class WistiaClient:
         jitter: Callable[[], float] = random.random,
     ) -> None:
         self._url = f"{base_url.rstrip('/')}/s3_copy"
+        self._import_url = f"{base_url.rstrip('/')}/"
         self._medias_url = f"{api_url.rstrip('/')}/v1/medias.json" if api_url else None
         self._tokens = tokens
         self._connect_timeout = connect_timeout
@@ -97,14 +111,17 @@ class WistiaClient:
         self._max_attempts = max_attempts
         self._backoff_base = backoff_base
         self._backoff_cap = backoff_cap
-        self._session = session or requests.Session()
+        self._session = session or _session()
         self._session.headers["User-Agent"] = USER_AGENT
         self._on_retry = on_retry or (lambda notice: None)
         self._sleep = sleep
         self._jitter = jitter
 
     def s3_copy(self, request: CopyRequest, deadline: Deadline) -> CopyResult:
-        """The media Wistia created; PermanentFailure or TransientFailure otherwise."""
+        """The media Wistia created; PermanentFailure or TransientFailure otherwise.
+
+        Named after the original endpoint; a request with a `url` is a URL import instead.
+        """
         token = self._tokens.token()
         refreshed = False
         ambiguous_since: float | None = None
@@ -208,8 +225,8 @@ class WistiaClient:
             )
         try:
             response = self._session.post(
-                self._url,
-                data=request.form(),
+                self._import_url if request.url is not None else self._url,
+                data=request.form(),  # requests form-encodes it: a URL's query string survives intact
                 headers={"Authorization": f"Bearer {token}"},
                 timeout=(self._connect_timeout, read_timeout),
                 allow_redirects=False,  # a redirect would carry the token elsewhere
@@ -230,6 +247,25 @@ class WistiaClient:
             return retry_after
         ceiling = min(self._backoff_cap, self._backoff_base * 2.0 ** (attempt - 1))
         return self._jitter() * ceiling  # full jitter: spreads a burst of retries
+
+
+def _session() -> requests.Session:
+    """A session that does not read the environment on every request.
+
+    requests scans os.environ for proxy and CA bundle variables on every request (~75 µs, a
+    tenth of a loopback round trip); a container's environment does not change, so when it names
+    no proxy (Lambda's case) the CA bundle is read once, here, and the per-request lookup is
+    off. A proxy variable keeps requests' per-request handling (NO_PROXY is decided per host).
+    This also ignores ~/.netrc, whose Basic credentials would replace the Bearer token.
+    """
+    session = requests.Session()
+    if not urllib.request.getproxies_environment():
+        # requests' own precedence for the bundle, as it would apply it to each request.
+        bundle = os.environ.get("REQUESTS_CA_BUNDLE") or os.environ.get("CURL_CA_BUNDLE")
+        if bundle:
+            session.verify = bundle
+        session.trust_env = False
+    return session
 
 
 def _classify(response: requests.Response, token: str, attempt: int) -> _Answer:
@@ -338,4 +374,5 @@ def _json(response: requests.Response) -> Any:
 
 
 def _redact(text: str, token: str) -> str:
-    return text.replace(token, "***") if token else text
+    text = text.replace(token, "***") if token else text
+    return _PRESIGNED_SECRETS.sub(r"\1***", text)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 import re
-from typing import TYPE_CHECKING, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 from .errors import PermanentFailure, TransientFailure
 
@@ -53,12 +53,19 @@ def _malformed(why: str) -> PermanentFailure:
 class SecretsManagerToken:
     """Powertools' SecretsProvider with a max age; one instance per container."""
 
-    def __init__(self, secret_id: str, max_age_seconds: int, provider: SecretsProvider | None = None):
+    def __init__(
+        self,
+        secret_id: str,
+        max_age_seconds: int,
+        provider: SecretsProvider | None = None,
+        session: Any = None,
+    ):
+        """`session`: the container's boto3 Session, shared with its other AWS clients."""
         from aws_lambda_powertools.utilities.parameters import SecretsProvider  # noqa: PLC0415
 
         self._secret_id = secret_id
         self._max_age = max_age_seconds
-        self._provider = provider or SecretsProvider()
+        self._provider = provider or SecretsProvider(boto3_session=session)
 
     def token(self, *, refresh: bool = False) -> str:
         from aws_lambda_powertools.utilities.parameters.exceptions import (  # noqa: PLC0415

@@ -171,7 +171,7 @@ def _run_replay(args: argparse.Namespace, out: TextIO) -> int:
         prefix=args.prefix,
         reason=args.reason,
         max_messages=args.max_messages,
-        concurrency=1 if args.local else args.concurrency,  # one in-process bridge: in order
+        concurrency=args.concurrency,  # --local: one bridge per worker thread
         discard_test_events=args.discard_test_events,
         visibility_timeout=args.visibility_timeout,
     )
@@ -245,7 +245,7 @@ def _run_backfill(args: argparse.Namespace, out: TextIO) -> int:
     options = BackfillOptions(
         prefix=prefix,
         dry_run=args.dry_run,
-        concurrency=1 if args.local else args.concurrency,  # one in-process bridge: in order
+        concurrency=args.concurrency,  # --local: one bridge per worker thread
         rate=args.rate,
         page_size=args.page_size,
     )

@@ -12,7 +12,9 @@ Rules:
 
 from __future__ import annotations
 
+import itertools
 import json
+import threading
 import time
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
@@ -110,30 +112,67 @@ class ContextStub:
         return int((self.remaining_seconds - (time.monotonic() - self._start)) * 1000)
 
 
+Handler = Callable[[Any, Any], Any]
+
+
 class LocalInvoker:
     """The bridge in this process: `handler(event, context)` is the real handler or
     `runtime.handle` bound to a bridge; an exception is what Lambda would report as
-    FunctionError "Unhandled"."""
+    FunctionError "Unhandled".
 
-    def __init__(self, handler: Callable[[Any, Any], Any], remaining_seconds: float = 900.0) -> None:
+    With `factory` instead of `handler`, each thread that invokes gets its own handler from it,
+    built on its first invocation: one bridge (its own HTTP session, token cache and idempotency
+    config) per worker, like one Lambda container per concurrent invocation."""
+
+    def __init__(
+        self,
+        handler: Handler | None = None,
+        remaining_seconds: float = 900.0,
+        *,
+        factory: Callable[[], Handler] | None = None,
+    ) -> None:
+        if (handler is None) == (factory is None):
+            raise ValueError("pass either a handler or a factory")
         self._handler = handler
+        self._factory = factory
+        self._local = threading.local()
         self._remaining = remaining_seconds
-        self._count = 0
+        self._count = itertools.count(1)  # next() is atomic: request ids stay unique across threads
 
     @classmethod
     def from_environment(cls, env: dict[str, str]) -> LocalInvoker:
+        import boto3  # noqa: PLC0415
+
         from ..runtime import build_bridge, handle  # noqa: PLC0415
 
-        bridge = build_bridge(env)
-        return cls(lambda event, context: handle(bridge, event, context))
+        # Bridges are built one at a time from one boto3 Session (not thread-safe; its loaded
+        # service models make every bridge after the first cheap); each gets its own clients.
+        session = boto3.session.Session()
+        lock = threading.Lock()
+
+        def factory() -> Handler:
+            with lock:
+                bridge = build_bridge(env, session=session)
+            return lambda event, context: handle(bridge, event, context)
+
+        factory()  # at once on the calling thread: a bad configuration fails before any message
+        return cls(factory=factory)
+
+    def _thread_handler(self) -> Handler:
+        if self._handler is not None:
+            return self._handler
+        handler: Handler | None = getattr(self._local, "handler", None)
+        if handler is None:
+            assert self._factory is not None  # noqa: S101 - one of the two is set
+            handler = self._local.handler = self._factory()
+        return handler
 
     def invoke(self, event: Any) -> InvokeResult:
         from ..observability import metrics  # noqa: PLC0415
 
-        self._count += 1
-        context = ContextStub(self._remaining, aws_request_id=f"local-{self._count}")
+        context = ContextStub(self._remaining, aws_request_id=f"local-{next(self._count)}")
         try:
-            payload = self._handler(event, context)
+            payload = self._thread_handler()(event, context)
         except Exception as error:  # what Lambda reports as an unhandled function error
             return InvokeResult(
                 200, "Unhandled", {"errorMessage": str(error), "errorType": type(error).__name__}
@@ -243,10 +282,16 @@ class _Run:
         round_size = max(10, 2 * self.options.concurrency)
         with ThreadPoolExecutor(max_workers=max(1, self.options.concurrency)) as pool:
             try:
-                while not self.exhausted:
-                    work = self._next_round(round_size)
-                    for result in pool.map(self._process, work):
-                        self._record(result)
+                work = self._next_round(round_size)
+                while work:
+                    futures = [pool.submit(self._process, message) for message in work]
+                    # The next round is received while this one is invoked: the queue's round
+                    # trips overlap the invocations instead of stalling every worker.
+                    try:
+                        work = [] if self.exhausted else self._next_round(round_size)
+                    finally:  # also when receiving failed: what was invoked is reported
+                        for future in futures:
+                            self._record(future.result())
             finally:
                 if self.held:
                     self.queue.release(list(self.held.values()))

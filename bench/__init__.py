@@ -1,0 +1,1 @@
+"""The benchmark suite (`make bench`, `python -m bench.run`): issue 7's six figures, side by side."""

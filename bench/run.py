@@ -1,0 +1,214 @@
+"""`make bench` / `python -m bench.run [--quick] [--json PATH]`: issue 7's figures in one run.
+
+Every figure is measured here, side by side, against one local stack (moto in its own process,
+the Wistia emulator in this one, both on free 127.0.0.1 ports, both stopped at the end).
+Scratch files go to .tmp/bench in the project and are removed.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import platform
+import shutil
+import sys
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from .stack import ROOT, prepare_process_environment
+
+prepare_process_environment()  # before boto3 or Powertools is imported
+
+SCRATCH = ROOT / ".tmp" / "bench"
+
+
+@dataclass(frozen=True)
+class Plan:
+    warm_iterations: int
+    warm_warmup: int
+    cold_runs: int
+    container_events: int
+    replay_messages: int
+
+
+FULL = Plan(warm_iterations=400, warm_warmup=50, cold_runs=15, container_events=1000, replay_messages=1000)
+QUICK = Plan(warm_iterations=150, warm_warmup=30, cold_runs=5, container_events=200, replay_messages=200)
+
+
+@dataclass(frozen=True)
+class Row:
+    figure: str
+    measured: str
+    target: str
+    holds: bool | None  # None: informative, no target
+
+    def cells(self) -> tuple[str, str, str, str]:
+        verdict = "-" if self.holds is None else ("yes" if self.holds else "NO")
+        return self.figure, self.measured, self.target, verdict
+
+
+def run(plan: Plan) -> dict[str, Any]:
+    from .artifacts import artifact_sizes  # noqa: PLC0415
+    from .cold import cold_start  # noqa: PLC0415
+    from .replay_bench import replay_throughput  # noqa: PLC0415
+    from .stack import local_stack  # noqa: PLC0415
+    from .warm import resource_counts, warm_overhead  # noqa: PLC0415
+
+    started = time.perf_counter()
+    results: dict[str, Any] = {}
+    SCRATCH.mkdir(parents=True, exist_ok=True)
+    try:
+        with local_stack() as stack:
+            step = time.perf_counter()
+            results["warm"] = warm_overhead(stack, plan.warm_iterations, plan.warm_warmup)
+            results["warm"]["seconds"] = round(time.perf_counter() - step, 1)
+            step = time.perf_counter()
+            results["cold_start"] = cold_start(stack, plan.cold_runs, SCRATCH)
+            results["cold_start"]["seconds"] = round(time.perf_counter() - step, 1)
+            step = time.perf_counter()
+            results["resources"] = resource_counts(stack, plan.container_events)
+            results["resources"]["seconds"] = round(time.perf_counter() - step, 1)
+            step = time.perf_counter()
+            results["replay"] = replay_throughput(
+                stack, plan.replay_messages, workers=8, latency=0.020, idempotency=False
+            )
+            results["replay"]["seconds"] = round(time.perf_counter() - step, 1)
+        results["artifacts"] = artifact_sizes(SCRATCH)
+    finally:
+        shutil.rmtree(SCRATCH, ignore_errors=True)
+    results["seconds"] = round(time.perf_counter() - started, 1)
+    return results
+
+
+def rows(results: dict[str, Any]) -> list[Row]:
+    warm, cold = results["warm"], results["cold_start"]
+    res, replay, sizes = results["resources"], results["replay"], results["artifacts"]
+    median = warm["median_ms"]
+    table = [
+        Row(
+            "1. warm: handler / bare POST (no idempotency)",
+            f"{warm['ratio_bridge_to_bare']:.3f}x  ({median['bridge']:.3f} / {median['bare']:.3f} ms)",
+            "<= 1.10x",
+            warm["ratio_bridge_to_bare"] <= 1.10,
+        ),
+        Row(
+            "1. bridge's own work (vs a lean bare POST)",
+            f"{warm['bridge_own_work_ms'] * 1000:.0f} us  ({warm['ratio_bridge_to_bare_lean']:.3f}x)",
+            "-",
+            None,
+        ),
+        Row(
+            "1. idempotency cost (moto DynamoDB)",
+            f"+{warm['idempotency_cost_ms']:.2f} ms  ({median['bridge_idempotent']:.2f} ms per object)",
+            "reported",
+            None,
+        ),
+        Row(
+            "2. naive (new session + secret read) / bridge",
+            f"{warm['ratio_naive_to_bridge']:.2f}x  ({median['naive']:.3f} ms)",
+            "reported",
+            None,
+        ),
+        Row(
+            "3. cold start: handler + 1st event / import boto3, requests",
+            f"{cold['ratio']:.2f}x  ({cold['handler_ms']:.0f} / {cold['baseline_ms']:.0f} ms)",
+            "<= 1.25x",
+            cold["ratio"] <= 1.25,
+        ),
+        Row(
+            "3. cold start, whole process wall time",
+            f"{cold['wall_ratio']:.2f}x  ({cold['handler_wall_ms']:.0f} / {cold['baseline_wall_ms']:.0f} ms)",
+            "-",
+            None,
+        ),
+        Row(
+            "3. cold start without idempotency (no DynamoDB client)",
+            f"{cold['no_idempotency_ratio']:.2f}x  ({cold['no_idempotency_ms']:.0f} ms)",
+            "-",
+            None,
+        ),
+        Row(
+            f"4. Secrets Manager calls / {res['events']:,} events",
+            str(res["secretsmanager_calls"]),
+            "1",
+            res["secretsmanager_calls"] == 1,
+        ),
+        Row(
+            f"4. TCP connections to Wistia / {res['events']:,} events",
+            str(res["wistia_connections"]),
+            "1",
+            res["wistia_connections"] == 1,
+        ),
+        Row(
+            f"5. replay {replay['messages']:,} (moto SQS), 8 workers / 1",
+            f"{replay['speedup']:.2f}x  ({replay['sequential']['seconds']:.1f} / "
+            f"{replay['concurrent']['seconds']:.1f} s)",
+            ">= 4x",
+            replay["speedup"] >= 4,
+        ),
+        Row(
+            "5. same, in-memory SQS (replay + bridge only)",
+            f"{replay['speedup_memory_queue']:.2f}x  ({replay['sequential']['seconds_memory_queue']:.1f} / "
+            f"{replay['concurrent']['seconds_memory_queue']:.1f} s)",
+            ">= 4x",
+            replay["speedup_memory_queue"] >= 4,
+        ),
+    ]
+    for name, label, limit in (
+        ("IngestFunction", "function", 50 * 1024),
+        ("BridgeLayer", "layer", 5 * 1024**2),
+    ):
+        size = sizes[name]
+        target = "< 50 KB" if label == "function" else "< 5 MB"
+        if size is None:
+            table.append(Row(f"6. {label} zipped", "run make build", target, None))
+        else:
+            shown = f"{size / 1024:.1f} KB" if size < 1024**2 else f"{size / 1024**2:.2f} MB"
+            table.append(Row(f"6. {label} zipped", shown, target, size < limit))
+    return table
+
+
+def render(table: list[Row]) -> str:
+    header = ("figure", "measured", "target", "holds")
+    cells = [header, *(row.cells() for row in table)]
+    widths = [max(len(line[i]) for line in cells) for i in range(4)]
+    lines = ["  ".join(cell.ljust(width) for cell, width in zip(line, widths, strict=True)) for line in cells]
+    lines.insert(1, "  ".join("-" * width for width in widths))
+    return "\n".join(line.rstrip() for line in lines)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m bench.run", description=__doc__)
+    parser.add_argument("--quick", action="store_true", help="fewer iterations: about a minute")
+    parser.add_argument("--json", metavar="PATH", help="also write every figure as JSON")
+    args = parser.parse_args(argv)
+    plan = QUICK if args.quick else FULL
+    results = run(plan)
+    table = rows(results)
+    print(render(table))
+    cold = results["cold_start"]
+    print(
+        f"\n{platform.python_implementation()} {cold['python']}, {platform.machine()}; cold start from "
+        f"{cold['code']}; replay with idempotency off, emulator latency 20 ms; {results['seconds']:.0f} s"
+    )
+    if args.json:
+        document = {
+            "plan": plan.__dict__,
+            "python": sys.version,
+            "machine": platform.machine(),
+            "table": [
+                dict(zip(("figure", "measured", "target", "holds"), r.cells(), strict=True)) for r in table
+            ],
+            "results": results,
+        }
+        path = Path(args.json)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(json.dumps(document, indent=2) + "\n", encoding="utf-8")
+        print(f"figures written to {path}")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
