@@ -45,7 +45,10 @@ def free_port() -> int:
 
 
 class LocalStack:
-    def __init__(self, name: str = "local", *, log: Any = None) -> None:
+    def __init__(
+        self, name: str = "local", *, parameters: dict[str, str] | None = None, log: Any = None
+    ) -> None:
+        """`parameters`: template parameters on top of the local defaults (e.g. CopyMode)."""
         self.stack_name = f"s3-wistia-bridge-{name}"
         self.bucket = f"s3-wistia-bridge-{name}-{uuid.uuid4().hex[:8]}"
         self.work_dir = ROOT / ".tmp" / f"{name}-{os.getpid()}"
@@ -55,6 +58,7 @@ class LocalStack:
         self.endpoint = ""
         self.emulator: WistiaEmulator | None = None
         self.outputs: dict[str, str] = {}
+        self._parameters = parameters or {}
 
     def __enter__(self) -> Self:
         try:
@@ -138,7 +142,7 @@ class LocalStack:
             "WistiaConnectTimeoutSeconds": "2",
             "WistiaReadTimeoutSeconds": "5",
             "FunctionTimeoutSeconds": "30",
-        }
+        } | self._parameters
         started = time.monotonic()
         self._run_sam(
             "deploy",

@@ -155,3 +155,33 @@ def test_a_duplicate_delivery_to_the_deployed_function_is_absorbed(stack: LocalS
     result = json.loads(response["Payload"].read())
     assert result["objects"][0]["outcome"] == "duplicate"
     assert len(copies_of(wistia, key)) == 1
+
+
+@pytest.fixture(scope="module")
+def url_import_stack() -> Iterator[LocalStack]:
+    parameters = {"CopyMode": "url_import", "PresignedUrlHours": "1", "WriteBackTagKey": "wistia-hashed-id"}
+    with LocalStack("e2e-url", parameters=parameters) as local:
+        yield local
+
+
+def test_url_import_mode_has_wistia_fetch_a_presigned_url_and_tags_the_object(
+    url_import_stack: LocalStack,
+) -> None:
+    stack, wistia = url_import_stack, url_import_stack.emulator
+    assert wistia is not None
+    key = "e2e/by url+é.mp4"
+    stack.upload(key, VIDEO)
+
+    eventually(lambda: bool(wistia.medias()))
+    [request] = [r for r in wistia.requests() if r["path"] == "/"]
+    [media] = wistia.medias()
+    assert request["status"] == 200
+    assert set(request["form"]) == {"url", "name", "project_id"}  # no bucket/source_file/region
+    assert media["source"]["bytes"] == len(VIDEO)  # Wistia (the emulator) fetched every byte
+    assert media["name"] == "by url+é.mp4"
+    s3 = stack.client("s3")
+    eventually(lambda: bool(s3.get_object_tagging(Bucket=stack.bucket, Key=key)["TagSet"]), timeout=10)
+    tags = s3.get_object_tagging(Bucket=stack.bucket, Key=key)["TagSet"]
+    assert tags == [{"Key": "wistia-hashed-id", "Value": media["hashed_id"]}]
+    time.sleep(1)
+    assert len(wistia.medias()) == 1  # tagging did not trigger a second copy

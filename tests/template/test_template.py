@@ -60,6 +60,10 @@ DOCUMENTED_ENVIRONMENT = (
     "WISTIA_MAX_ATTEMPTS",
     "IDEMPOTENCY_TABLE",
     "IDEMPOTENCY_TTL_SECONDS",
+    "COPY_MODE",
+    "PRESIGNED_URL_HOURS",
+    "OBJECT_METADATA",
+    "WRITE_BACK_TAG_KEY",
     "POWERTOOLS_SERVICE_NAME",
     "POWERTOOLS_METRICS_NAMESPACE",
     "POWERTOOLS_LOG_LEVEL",
@@ -72,6 +76,7 @@ BRIDGE_METRICS = {
     "TransientFailure",
     "WistiaRetry",
     "DuplicateSuppressed",
+    "WriteBackFailed",
 }
 
 
@@ -339,6 +344,10 @@ def test_each_variable_comes_from_its_parameter_or_resource():
         "WISTIA_MAX_ATTEMPTS": "WistiaMaxAttempts",
         "IDEMPOTENCY_TABLE": "IdempotencyTable",
         "IDEMPOTENCY_TTL_SECONDS": "IdempotencyTtlSeconds",
+        "COPY_MODE": "CopyMode",
+        "PRESIGNED_URL_HOURS": "PresignedUrlHours",
+        "OBJECT_METADATA": "ObjectMetadata",
+        "WRITE_BACK_TAG_KEY": "WriteBackTagKey",
         "POWERTOOLS_LOG_LEVEL": "LogLevel",
     }
     for name, ref in expected_refs.items():
@@ -387,6 +396,10 @@ def test_the_generated_bucket_name_is_a_valid_lowercase_bucket_name():
             "WistiaDescription": "From <b>S3</b>",
             "WistiaUploadUrl": "http://127.0.0.1:8089",
             "LogLevel": "DEBUG",
+            "CopyMode": "url_import",
+            "PresignedUrlHours": "168",
+            "ObjectMetadata": "true",
+            "WriteBackTagKey": "wistia:hashed-id",
         },
     ],
     ids=["defaults-new-bucket", "defaults-existing-bucket", "everything-set"],
@@ -398,6 +411,10 @@ def test_the_wired_environment_passes_the_functions_own_configuration_check(para
     assert parsed.secret_id == SECRET_ARN
     assert parsed.failure_queue_url == "<FailureQueue>"
     assert parsed.idempotency_table == "<IdempotencyTable>"
+    assert parsed.copy_mode.value == params.get("CopyMode", "s3_copy")
+    assert parsed.presigned_url_hours == int(params.get("PresignedUrlHours", "6"))
+    assert parsed.object_metadata is (params.get("ObjectMetadata") == "true")
+    assert parsed.write_back_tag_key == (params.get("WriteBackTagKey") or None)
 
 
 def test_parameter_defaults_match_the_functions_defaults():
@@ -413,6 +430,13 @@ def test_parameter_defaults_match_the_functions_defaults():
     assert parameters["WistiaReadTimeoutSeconds"]["Default"] == defaults.read_timeout_seconds
     assert parameters["WistiaMaxAttempts"]["Default"] == defaults.max_attempts
     assert parameters["IdempotencyTtlSeconds"]["Default"] == defaults.idempotency_ttl_seconds
+    assert parameters["CopyMode"]["Default"] == defaults.copy_mode.value
+    assert set(parameters["CopyMode"]["AllowedValues"]) == {mode.value for mode in config.CopyMode}
+    assert parameters["PresignedUrlHours"]["Default"] == defaults.presigned_url_hours
+    assert parameters["PresignedUrlHours"]["MaxValue"] == config.MAX_PRESIGNED_URL_HOURS
+    assert parameters["ObjectMetadata"]["Default"] == str(defaults.object_metadata).lower()
+    assert parameters["WriteBackTagKey"]["Default"] == ""
+    assert defaults.write_back_tag_key is None
 
 
 def test_every_parameter_is_described_used_and_its_default_is_allowed():
@@ -460,6 +484,11 @@ def test_every_parameter_is_described_used_and_its_default_is_allowed():
         ("ExistingBucketName", ["", "media", "media.example.com"], ["Media", "-media"]),
         ("WistiaRoutes", ["", '[{"prefix":"a/","project_id":"x"}]'], ['{"prefix":"a/"}']),
         ("AlarmEmail", ["", "ops@example.com"], ["ops", "ops@", "a b@example.com"]),
+        (
+            "WriteBackTagKey",
+            ["", "wistia-hashed-id", "wistia:media/id", "Wistia id", "a" * 128, "x+y=z@_.-"],
+            ["aws:wistia", "AWS:id", "a" * 129, "tag#1", "a,b", 'quote"'],
+        ),
     ],
 )
 def test_parameter_patterns_accept_good_values_and_reject_bad_ones(parameter, accepted, rejected):
@@ -494,6 +523,85 @@ def test_the_role_may_read_the_one_secret_send_to_the_one_queue_use_the_one_tabl
         ("xray:PutTraceSegments", "*"),
         ("xray:PutTelemetryRecords", "*"),
     }
+
+
+OBJECT_SIDS = {"ReadObjects", "WriteBackTag"}
+READ_ACTIONS = {"s3:GetObject", "s3:GetObjectVersion"}
+TAG_ACTIONS = {
+    "s3:GetObjectTagging",
+    "s3:GetObjectVersionTagging",
+    "s3:PutObjectTagging",
+    "s3:PutObjectVersionTagging",
+}
+
+
+@pytest.mark.parametrize(
+    ("params", "expected"),
+    [
+        (NEW_BUCKET, {}),
+        ({**NEW_BUCKET, "CopyMode": "url_import"}, {"ReadObjects": READ_ACTIONS}),
+        ({**EXISTING_BUCKET, "ObjectMetadata": "true"}, {"ReadObjects": READ_ACTIONS}),
+        ({**NEW_BUCKET, "WriteBackTagKey": "wistia-hashed-id"}, {"WriteBackTag": TAG_ACTIONS}),
+        (
+            {**EXISTING_BUCKET, "CopyMode": "url_import", "ObjectMetadata": "true", "WriteBackTagKey": "k"},
+            {"ReadObjects": READ_ACTIONS, "WriteBackTag": TAG_ACTIONS},
+        ),
+    ],
+    ids=["s3-copy", "url-import", "metadata", "write-back", "everything"],
+)
+def test_object_permissions_exist_only_in_the_modes_that_need_them(params, expected):
+    statements = Template(translate(params), params).role_statements()
+    granted = {
+        statement["Sid"]: set(as_list(statement["Action"]))
+        for statement in statements
+        if statement.get("Sid") in OBJECT_SIDS
+    }
+    assert granted == expected
+    # No other statement may touch S3 at all.
+    others = [s for s in statements if s.get("Sid") not in OBJECT_SIDS]
+    assert not any(str(action).startswith("s3:") for s in others for action in as_list(s["Action"]))
+
+
+@pytest.mark.parametrize(
+    ("params", "bucket", "prefixes"),
+    [
+        ({**NEW_BUCKET, "CopyMode": "url_import"}, GENERATED_BUCKET, {""}),
+        ({**NEW_BUCKET, "BucketName": "my-videos", "CopyMode": "url_import"}, "my-videos", {""}),
+        ({**EXISTING_BUCKET, "ObjectMetadata": "true", "AllowedPrefixes": "videos/"}, "media", {"videos/"}),
+        (
+            {**EXISTING_BUCKET, "CopyMode": "url_import", "AllowedPrefixes": "a/,b/,c/,d/,e/"},
+            "media",
+            {"a/", "b/", "c/", "d/", "e/"},
+        ),
+    ],
+    ids=["generated-bucket", "named-bucket", "existing-one-prefix", "five-prefixes"],
+)
+@pytest.mark.parametrize("write_back", ["", "wistia-hashed-id"], ids=["read", "read-and-tag"])
+def test_object_permissions_cover_only_the_allowed_prefixes_of_the_one_bucket(
+    params, bucket, prefixes, write_back
+):
+    params = {**params, "WriteBackTagKey": write_back}
+    template = Template(load(), params)
+    statements = [s for s in template.role_statements() if s.get("Sid") in OBJECT_SIDS]
+    assert len(statements) == (2 if write_back else 1)
+    # The same bucket the function is allowed to copy from, and nothing wider.
+    assert template.environment()["ALLOWED_BUCKETS"] == bucket
+    for statement in statements:
+        assert statement["Effect"] == "Allow"
+        resources = as_list(statement["Resource"])
+        assert len(resources) == 5  # the five prefix slots, repeated when fewer prefixes
+        assert {resource.removeprefix(f"arn:aws:s3:::{bucket}/") for resource in resources} == {
+            f"{prefix}*" for prefix in prefixes
+        }
+        assert all(
+            resource != "*" and resource.startswith(f"arn:aws:s3:::{bucket}/") for resource in resources
+        )
+
+
+def test_object_statements_do_not_use_the_bucket_resource_which_would_be_a_cycle():
+    # MediaBucket depends on the function (its notification), which depends on the role.
+    role = load()["Resources"]["IngestRole"]
+    assert "MediaBucket" not in set(references(role))
 
 
 def test_the_function_uses_only_the_explicit_role_and_no_managed_policies():
@@ -539,7 +647,15 @@ def _statements(document: Any) -> Iterator[dict[str, Any]]:
             yield statement
 
 
-@pytest.mark.parametrize("params", [NEW_BUCKET, EXISTING_BUCKET], ids=["new-bucket", "existing-bucket"])
+@pytest.mark.parametrize(
+    "params",
+    [
+        NEW_BUCKET,
+        EXISTING_BUCKET,
+        {**NEW_BUCKET, "CopyMode": "url_import", "ObjectMetadata": "true", "WriteBackTagKey": "k"},
+    ],
+    ids=["new-bucket", "existing-bucket", "every-object-permission"],
+)
 def test_no_allow_statement_has_a_wildcard_resource_except_xray(params):
     documents = list(_policy_documents(translate(params)["Resources"]))
     assert {name for name, _ in documents} >= {"IngestRole", "FailureQueuePolicy", "AlarmTopicPolicy"}

@@ -16,6 +16,7 @@ from s3_wistia_bridge.config import (
     FUNCTION_ENVIRONMENT,
     BridgeConfig,
     ConfigError,
+    CopyMode,
     Route,
 )
 
@@ -55,6 +56,11 @@ def test_minimal_environment_gives_documented_defaults(make_config):
     assert config.max_attempts == 4
     assert config.idempotency_table is None
     assert config.idempotency_ttl_seconds == 7 * 24 * 3600
+    assert config.copy_mode is CopyMode.S3_COPY
+    assert config.presigned_url_hours == 6
+    assert config.object_metadata is False
+    assert config.write_back_tag_key is None
+    assert config.reads_objects is False
 
 
 def test_default_extensions_cover_wistia_documented_formats():
@@ -497,3 +503,78 @@ def test_source_scan_finds_the_variables_the_reader_is_asked_for():
     env = RecordingEnv(dict(BASE_ENV))
     BridgeConfig.from_environ(env)
     assert env.asked - LAMBDA_RESERVED <= names_read_in_config_source()
+
+
+# --- copy mode, presigned URL lifetime, object metadata, write-back ----------------------------
+
+
+@pytest.mark.parametrize(
+    ("raw", "mode"), [("s3_copy", CopyMode.S3_COPY), (" url_import ", CopyMode.URL_IMPORT)]
+)
+def test_copy_mode_is_read(raw, mode):
+    assert build_config(COPY_MODE=raw).copy_mode is mode
+
+
+@pytest.mark.parametrize("raw", ["url", "S3_COPY", "s3-copy", "both"])
+def test_unknown_copy_mode_is_an_error_naming_the_variable_and_the_choices(raw):
+    message = config_error(COPY_MODE=raw)
+    assert message.startswith("COPY_MODE:")
+    assert "s3_copy" in message
+    assert "url_import" in message
+
+
+@pytest.mark.parametrize(("raw", "hours"), [("1", 1), ("24", 24), ("168", 168)])
+def test_presigned_url_hours_accept_1_to_168(raw, hours):
+    assert build_config(PRESIGNED_URL_HOURS=raw).presigned_url_hours == hours
+
+
+@pytest.mark.parametrize("raw", ["0", "169", "-1", "1.5", "6h"])
+def test_presigned_url_hours_outside_1_to_168_are_errors_naming_the_variable(raw):
+    assert config_error(PRESIGNED_URL_HOURS=raw).startswith("PRESIGNED_URL_HOURS:")
+
+
+def test_presigned_url_hours_over_7_days_say_the_maximum():
+    assert "maximum of 168" in config_error(PRESIGNED_URL_HOURS="200")
+
+
+@pytest.mark.parametrize(
+    ("raw", "value"), [("true", True), ("TRUE", True), ("false", False), ("False", False)]
+)
+def test_object_metadata_is_a_boolean(raw, value):
+    assert build_config(OBJECT_METADATA=raw).object_metadata is value
+
+
+@pytest.mark.parametrize("raw", ["yes", "1", "on", "maybe"])
+def test_object_metadata_other_values_are_errors_naming_the_variable(raw):
+    assert config_error(OBJECT_METADATA=raw).startswith("OBJECT_METADATA:")
+
+
+@pytest.mark.parametrize(
+    "key", ["wistia-hashed-id", "wistia:id", "Wistia media", "a" * 128, "clé_vidéo", "x+y=z@/."]
+)
+def test_write_back_tag_key_accepts_s3_tag_keys(key):
+    assert build_config(WRITE_BACK_TAG_KEY=key).write_back_tag_key == key
+
+
+@pytest.mark.parametrize("key", ["a" * 129, "tag#1", "a,b", 'quote"', "tab\there"])
+def test_write_back_tag_key_that_is_no_s3_tag_key_is_an_error_naming_the_variable(key):
+    assert config_error(WRITE_BACK_TAG_KEY=key).startswith("WRITE_BACK_TAG_KEY:")
+
+
+@pytest.mark.parametrize("key", ["aws:wistia", "AWS:id"])
+def test_write_back_tag_key_in_the_reserved_aws_namespace_is_an_error(key):
+    assert "reserves" in config_error(WRITE_BACK_TAG_KEY=key)
+
+
+@pytest.mark.parametrize(
+    ("overrides", "reads"),
+    [
+        ({}, False),
+        ({"COPY_MODE": "url_import"}, True),
+        ({"OBJECT_METADATA": "true"}, True),
+        ({"WRITE_BACK_TAG_KEY": "wistia"}, True),
+        ({"OBJECT_METADATA": "false", "WRITE_BACK_TAG_KEY": ""}, False),
+    ],
+)
+def test_the_bridge_calls_s3_itself_only_when_an_option_needs_it(overrides, reads):
+    assert build_config(**overrides).reads_objects is reads

@@ -8,6 +8,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from s3_wistia_bridge.config import Route
+from s3_wistia_bridge.metadata import ObjectSettings
 from s3_wistia_bridge.models import CopyRequest
 from s3_wistia_bridge.routing import MAX_NAME_CHARS, copy_request, media_name, route_for
 from s3_wistia_bridge.validation import validate
@@ -240,3 +241,67 @@ def test_media_name_is_at_most_255_and_keeps_extension_whenever_sensible(stem_le
             assert name == original[: MAX_NAME_CHARS - len(extension)] + extension
         else:
             assert name == original[:MAX_NAME_CHARS]
+
+
+# --- URL import and per-object metadata -----------------------------------------------------
+
+PRESIGNED = (
+    "https://media.s3.us-east-1.amazonaws.com/videos/a%20b.mp4?X-Amz-Algorithm=AWS4-HMAC-SHA256"
+    "&X-Amz-Credential=AKIA%2F20261121%2Fus-east-1%2Fs3%2Faws4_request&X-Amz-Signature=abc&x=1%262"
+)
+
+
+def test_url_import_form_sends_the_url_and_options_but_nothing_naming_the_bucket():
+    config = config_with(WISTIA_DESCRIPTION="From S3")
+    request = copy_request(s3_object("marketing/webinars/q3.mp4"), config, url=PRESIGNED)
+    assert request.form() == {
+        "url": PRESIGNED,
+        "name": "q3.mp4",
+        "project_id": "webinarproj",
+        "description": "Webinar",
+        "contact_id": "42",
+    }
+
+
+def test_url_import_form_keeps_the_url_verbatim_for_requests_to_encode():
+    form = copy_request(s3_object("videos/a b.mp4"), build_config(), url=PRESIGNED).form()
+    assert form["url"] == PRESIGNED  # encoded once, by requests, on the wire
+    assert set(form) == {"url", "name"}
+
+
+def test_the_presigned_url_is_not_in_the_requests_repr():
+    request = copy_request(s3_object("videos/a.mp4"), build_config(), url=PRESIGNED)
+    assert "X-Amz" not in repr(request)
+
+
+def test_metadata_overrides_name_description_and_project_but_keeps_the_routes_contact():
+    settings = ObjectSettings(name="Q3 all-hands", description="Recorded live", project_id="override1")
+    request = copy_request(s3_object("marketing/webinars/q3.mp4"), config_with(), settings)
+    assert (request.name, request.description, request.project_id, request.contact_id) == (
+        "Q3 all-hands",
+        "Recorded live",
+        "override1",
+        42,
+    )
+
+
+def test_metadata_fields_that_are_not_set_fall_back_to_the_route():
+    request = copy_request(s3_object("marketing/webinars/q3.mp4"), config_with(), ObjectSettings(name="N"))
+    assert (request.name, request.description, request.project_id) == (
+        "N",
+        "Webinar",
+        "webinarproj",
+    )
+
+
+def test_metadata_project_overrides_the_default_project_too():
+    config = build_config(WISTIA_PROJECT_ID="defaultproj1")
+    request = copy_request(s3_object("other/a.mp4"), config, ObjectSettings(project_id="p2"))
+    assert request.project_id == "p2"
+
+
+def test_a_blank_metadata_description_clears_the_default_description():
+    config = build_config(WISTIA_DESCRIPTION="From S3")
+    request = copy_request(s3_object("other/a.mp4"), config, ObjectSettings(description=""))
+    assert request.description is None
+    assert "description" not in request.form()

@@ -66,6 +66,9 @@ def test_every_reason_code_is_covered_and_stable():
         "extension_not_allowed",
         "empty_object",
         "object_too_large",
+        # Decided after a HeadObject, only with OBJECT_METADATA=true (tests/unit/test_metadata.py).
+        "metadata_invalid",
+        "object_missing",
     }
 
 

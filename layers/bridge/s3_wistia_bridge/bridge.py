@@ -2,12 +2,18 @@
 
 Outcomes:
 - copied: Wistia accepted the copy (its hashed_id is logged and returned);
-- rejected: the allowlist said no (logged, counted, never sent, never a failure);
+- rejected: the allowlist (or the object's own metadata) said no (logged, counted, never sent,
+  never a failure);
 - skipped: not an object creation (S3 test event, deletions);
 - permanent failure: a failure record goes to the failure queue and the invocation succeeds,
   so Lambda does not retry what cannot succeed;
 - transient failure: after every object of the event has been tried, TransientFailure is
   raised so Lambda's retries and then its on-failure destination take over.
+
+Options on the way: OBJECT_METADATA reads the object's x-amz-meta-wistia-* (HeadObject) before
+routing; COPY_MODE=url_import sends a presigned GET URL instead of bucket and key; and
+WRITE_BACK_TAG_KEY tags the object with Wistia's hashed_id after a copy (or a duplicate), a
+best effort that never turns a copy into a failure.
 """
 
 from __future__ import annotations
@@ -16,20 +22,34 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any, Protocol
 
-from .config import BridgeConfig
+from .config import BridgeConfig, CopyMode
 from .deadline import Deadline
 from .errors import PermanentFailure, TransientFailure
 from .events import ParsedItem
 from .failures import failure_record, malformed_record
 from .idempotency import Copier, CopyOutcome, IdempotentCopier
+from .metadata import object_settings
 from .models import CopyRequest, JsonDict, MalformedEvent, ObjectReport, Outcome, S3Object
 from .observability import count, count_by, logger
 from .routing import copy_request
-from .validation import validate
+from .s3_objects import CredentialFacts, S3Objects, TagWrite, error_code, presign_lifetime_warning
+from .validation import Reason, Rejection, validate
 
 
 class FailureSink(Protocol):
     def send(self, record: JsonDict) -> None: ...
+
+
+class ObjectStore(Protocol):
+    """The bridge's own S3 calls (S3Objects)."""
+
+    def presigned_get(self, obj: S3Object, expires_seconds: int) -> str: ...
+
+    def credential_facts(self) -> CredentialFacts | None: ...
+
+    def head_metadata(self, obj: S3Object) -> dict[str, str] | None: ...
+
+    def tag(self, obj: S3Object, key: str, value: str) -> TagWrite: ...
 
 
 @dataclass(frozen=True)
@@ -46,11 +66,14 @@ class Bridge:
         copier: Copier,
         failures: FailureSink,
         idempotency: IdempotentCopier | None = None,
+        objects: ObjectStore | None = None,
     ) -> None:
         self.config = config
         self._copier = copier
         self._failures = failures
         self._idempotency = idempotency
+        self._objects = objects
+        self._lifetime_checked = False
 
     def register_lambda_context(self, context: Any) -> None:
         if self._idempotency is not None:
@@ -80,12 +103,15 @@ class Bridge:
         if isinstance(item, MalformedEvent):
             return self._malformed(item, invocation)
         if isinstance(item, S3Object):
-            logger.set_correlation_id(_correlation_id(item))
-            logger.append_keys(object=item.uri, event_name=item.event_name)
+            # Per-thread keys: in-process callers (the operator's --local replay) run one bridge
+            # per worker thread, and the Powertools Logger is shared by all of them.
+            logger.thread_safe_append_keys(
+                correlation_id=_correlation_id(item), object=item.uri, event_name=item.event_name
+            )
             try:
                 return self._copy(item, invocation)
             finally:
-                logger.remove_keys(["object", "event_name"])
+                logger.thread_safe_remove_keys(["correlation_id", "object", "event_name"])
         logger.info("skipped", extra={"reason": item.reason, "detail": item.detail})
         count("ObjectSkipped")
         return ObjectReport(Outcome.SKIPPED, None, item.reason, item.detail)
@@ -93,32 +119,15 @@ class Bridge:
     def _copy(self, obj: S3Object, invocation: Invocation) -> ObjectReport:
         rejection = validate(obj, self.config)
         if rejection is not None:
-            logger.warning("rejected", extra={"reason": rejection.reason.value, "detail": rejection.message})
-            count("ObjectRejected")
-            count_by("RejectedByReason", "reason", rejection.reason.value)
-            return ObjectReport(Outcome.REJECTED, obj.uri, rejection.reason.value, rejection.message)
-        request = copy_request(obj, self.config)
+            return self._rejected(obj, rejection)
         try:
+            prepared = self._prepare(obj)
+            if isinstance(prepared, Rejection):
+                return self._rejected(obj, prepared)
+            request = prepared
             outcome = self._copy_once(obj, request, invocation.deadline)
         except PermanentFailure as failure:
-            self._failures.send(
-                failure_record(
-                    failure,
-                    obj,
-                    request_id=invocation.request_id,
-                    function_arn=invocation.function_arn,
-                )
-            )
-            logger.error(
-                "permanent failure: recorded on the failure queue",
-                extra={
-                    "reason": failure.reason,
-                    "detail": failure.message,
-                    "http_status": failure.http_status,
-                },
-            )
-            count("PermanentFailure")
-            return ObjectReport(Outcome.PERMANENT_FAILURE, obj.uri, failure.reason, failure.message)
+            return self._permanent(obj, failure, invocation)
         except TransientFailure as failure:
             logger.warning(
                 "transient failure: Lambda will retry",
@@ -138,27 +147,142 @@ class Bridge:
                 extra={"hashed_id": result.hashed_id, "copied_at": outcome.copied_at},
             )
             count("DuplicateSuppressed")
-            return ObjectReport(Outcome.DUPLICATE, obj.uri, hashed_id=result.hashed_id)
-        logger.info(
-            "copied",
+            report = ObjectReport(Outcome.DUPLICATE, obj.uri, hashed_id=result.hashed_id)
+        else:
+            logger.info(
+                "copied",
+                extra={
+                    "hashed_id": result.hashed_id,
+                    "project_id": request.project_id,
+                    "media_name": request.name,
+                    "copy_mode": self.config.copy_mode.value,
+                    "attempts": result.attempts,
+                    "recovered_after_unanswered_request": result.recovered,
+                },
+            )
+            count("ObjectCopied")
+            report = ObjectReport(Outcome.COPIED, obj.uri, hashed_id=result.hashed_id)
+        if self.config.write_back_tag_key:
+            self._write_back(obj, self.config.write_back_tag_key, result.hashed_id)
+        return report
+
+    def _prepare(self, obj: S3Object) -> CopyRequest | Rejection:
+        """The request for an allowed object: its metadata applied, its URL signed, per the config."""
+        settings = None
+        if self.config.object_metadata:
+            metadata = self._store().head_metadata(obj)
+            if metadata is None:
+                return Rejection(
+                    Reason.OBJECT_MISSING,
+                    "the object no longer exists (HeadObject: not found): nothing to copy",
+                )
+            parsed = object_settings(metadata)
+            if isinstance(parsed, Rejection):
+                return parsed
+            settings = parsed
+        url = self._presign(obj) if self.config.copy_mode is CopyMode.URL_IMPORT else None
+        return copy_request(obj, self.config, settings, url=url)
+
+    def _presign(self, obj: S3Object) -> str:
+        seconds = self.config.presigned_url_hours * 3600
+        store = self._store()
+        if not self._lifetime_checked:  # once per container: the credentials are the same
+            self._lifetime_checked = True
+            facts = store.credential_facts()
+            warning = presign_lifetime_warning(seconds, facts)
+            if warning is not None and facts is not None:
+                logger.warning(
+                    warning,
+                    extra={
+                        "presigned_url_hours": self.config.presigned_url_hours,
+                        "credentials_expiry_known": facts.seconds_left is not None,
+                    }
+                    | (
+                        {}
+                        if facts.seconds_left is None
+                        else {"credentials_expire_in_seconds": round(facts.seconds_left)}
+                    ),
+                )
+        return store.presigned_get(obj, seconds)
+
+    def _write_back(self, obj: S3Object, tag_key: str, hashed_id: str | None) -> None:
+        """Tag the object with its Wistia hashed_id; a failure is logged and counted, never raised."""
+        if not hashed_id:
+            logger.warning("write-back skipped: Wistia's answer had no hashed_id", extra={"tag_key": tag_key})
+            count("WriteBackFailed")
+            return
+        try:
+            written = self._store().tag(obj, tag_key, hashed_id)
+        except Exception as error:  # the media exists: a missing tag must not undo that
+            logger.warning(
+                "write-back failed: the object is copied but not tagged",
+                extra={"tag_key": tag_key, "hashed_id": hashed_id, "error": error_code(error)},
+            )
+            count("WriteBackFailed")
+            return
+        if written is TagWrite.NO_ROOM:
+            logger.warning(
+                "write-back skipped: the object already has 10 tags (S3's limit) and none is ours",
+                extra={"tag_key": tag_key, "hashed_id": hashed_id},
+            )
+            count("WriteBackFailed")
+            return
+        logger.info("written back", extra={"tag_key": tag_key, "hashed_id": hashed_id, "tag": written.value})
+
+    def _store(self) -> ObjectStore:
+        if self._objects is None:
+            self._objects = S3Objects()
+        return self._objects
+
+    def _rejected(self, obj: S3Object, rejection: Rejection) -> ObjectReport:
+        logger.warning("rejected", extra={"reason": rejection.reason.value, "detail": rejection.message})
+        count("ObjectRejected")
+        count_by("RejectedByReason", "reason", rejection.reason.value)
+        return ObjectReport(Outcome.REJECTED, obj.uri, rejection.reason.value, rejection.message)
+
+    def _permanent(self, obj: S3Object, failure: PermanentFailure, invocation: Invocation) -> ObjectReport:
+        self._record(
+            failure_record(
+                failure,
+                obj,
+                request_id=invocation.request_id,
+                function_arn=invocation.function_arn,
+            )
+        )
+        logger.error(
+            "permanent failure: recorded on the failure queue",
             extra={
-                "hashed_id": result.hashed_id,
-                "project_id": request.project_id,
-                "media_name": request.name,
-                "attempts": result.attempts,
-                "recovered_after_unanswered_request": result.recovered,
+                "reason": failure.reason,
+                "detail": failure.message,
+                "http_status": failure.http_status,
             },
         )
-        count("ObjectCopied")
-        return ObjectReport(Outcome.COPIED, obj.uri, hashed_id=result.hashed_id)
+        count("PermanentFailure")
+        return ObjectReport(Outcome.PERMANENT_FAILURE, obj.uri, failure.reason, failure.message)
 
     def _copy_once(self, obj: S3Object, request: CopyRequest, deadline: Deadline) -> CopyOutcome:
         if self._idempotency is None:
             return CopyOutcome(self._copier.s3_copy(request, deadline), duplicate=False, copied_at=None)
         return self._idempotency.copy(obj, request, deadline)
 
+    def _record(self, record: JsonDict) -> None:
+        """Put a failure record on the queue; when the queue is unreachable, say so and raise."""
+        try:
+            self._failures.send(record)
+        except TransientFailure as failure:
+            logger.error(
+                "could not write the failure record: Lambda will retry the event",
+                extra={
+                    "reason": failure.reason,
+                    "detail": failure.message,
+                    "record_reason": record["reason"],
+                },
+            )
+            count("TransientFailure")
+            raise
+
     def _malformed(self, item: MalformedEvent, invocation: Invocation) -> ObjectReport:
-        self._failures.send(
+        self._record(
             malformed_record(item, request_id=invocation.request_id, function_arn=invocation.function_arn)
         )
         logger.error("malformed event: recorded on the failure queue", extra={"detail": item.detail})

@@ -11,6 +11,7 @@ import json
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass
+from enum import StrEnum
 from urllib.parse import urlsplit
 
 # Wistia's documented formats (WISTIA-CONTRACT.md "Limits and formats"), plus mpeg and webm.
@@ -38,6 +39,10 @@ FUNCTION_ENVIRONMENT = (
     "WISTIA_MAX_ATTEMPTS",
     "IDEMPOTENCY_TABLE",
     "IDEMPOTENCY_TTL_SECONDS",
+    "COPY_MODE",
+    "PRESIGNED_URL_HOURS",
+    "OBJECT_METADATA",
+    "WRITE_BACK_TAG_KEY",
     "POWERTOOLS_SERVICE_NAME",
     "POWERTOOLS_METRICS_NAMESPACE",
     "POWERTOOLS_LOG_LEVEL",
@@ -48,6 +53,17 @@ _REGION = re.compile(r"^[a-z]{2}(-[a-z]+)+-\d$")
 _PROJECT_ID = re.compile(r"^[A-Za-z0-9]{1,64}$")
 _EXTENSION = re.compile(r"^[a-z0-9]{1,16}$")
 _LOOPBACK_NAMES = frozenset({"localhost"})
+# An S3 tag key: 1..128 letters, digits, spaces and _ . : / = + - @; the aws: prefix is reserved.
+_TAG_KEY = re.compile(r"^[\w .:/=+\-@]{1,128}$")
+# SigV4 presigned URLs live at most 7 days.
+MAX_PRESIGNED_URL_HOURS = 7 * 24
+
+
+class CopyMode(StrEnum):
+    """How Wistia gets the object: its s3_copy (Premium) or a URL import of a presigned GET."""
+
+    S3_COPY = "s3_copy"
+    URL_IMPORT = "url_import"
 
 
 class ConfigError(ValueError):
@@ -84,6 +100,15 @@ class BridgeConfig:
     max_attempts: int = 4
     idempotency_table: str | None = None
     idempotency_ttl_seconds: int = 7 * 24 * 3600
+    copy_mode: CopyMode = CopyMode.S3_COPY
+    presigned_url_hours: int = 6
+    object_metadata: bool = False
+    write_back_tag_key: str | None = None
+
+    @property
+    def reads_objects(self) -> bool:
+        """Whether the bridge itself calls S3 for the objects (presign, metadata, tags)."""
+        return self.copy_mode is CopyMode.URL_IMPORT or self.object_metadata or bool(self.write_back_tag_key)
 
     @classmethod
     def from_environ(cls, env: Mapping[str, str]) -> BridgeConfig:
@@ -134,6 +159,12 @@ class BridgeConfig:
             idempotency_ttl_seconds=reader.integer(
                 "IDEMPOTENCY_TTL_SECONDS", minimum=3600, default=7 * 24 * 3600
             ),
+            copy_mode=CopyMode(reader.choice("COPY_MODE", tuple(CopyMode), default=CopyMode.S3_COPY)),
+            presigned_url_hours=reader.integer(
+                "PRESIGNED_URL_HOURS", minimum=1, maximum=MAX_PRESIGNED_URL_HOURS, default=6
+            ),
+            object_metadata=reader.boolean("OBJECT_METADATA", default=False),
+            write_back_tag_key=_tag_key(reader.text("WRITE_BACK_TAG_KEY")),
         )
 
 
@@ -157,18 +188,36 @@ class _Reader:
         raw = self.text(name) or ""
         return tuple(part.strip() for part in raw.split(",") if part.strip())
 
-    def optional_integer(self, name: str, *, minimum: int) -> int | None:
+    def optional_integer(self, name: str, *, minimum: int, maximum: int | None = None) -> int | None:
         raw = self.text(name)
         if raw is None:
             return None
         # isascii: str.isdigit() also accepts '²' and other digits int() refuses.
         if not (raw.isascii() and raw.isdigit()) or int(raw) < minimum:
             raise ConfigError(f"{name}: {raw!r} is not a whole number >= {minimum}")
+        if maximum is not None and int(raw) > maximum:
+            raise ConfigError(f"{name}: {raw!r} is over the maximum of {maximum}")
         return int(raw)
 
-    def integer(self, name: str, *, minimum: int, default: int) -> int:
-        value = self.optional_integer(name, minimum=minimum)
+    def integer(self, name: str, *, minimum: int, default: int, maximum: int | None = None) -> int:
+        value = self.optional_integer(name, minimum=minimum, maximum=maximum)
         return default if value is None else value
+
+    def choice(self, name: str, allowed: tuple[str, ...], *, default: str) -> str:
+        value = self.text(name)
+        if value is None:
+            return default
+        if value not in allowed:
+            raise ConfigError(f"{name}: {value!r} is not one of {', '.join(allowed)}")
+        return value
+
+    def boolean(self, name: str, *, default: bool) -> bool:
+        value = self.text(name)
+        if value is None:
+            return default
+        if value.lower() not in {"true", "false"}:
+            raise ConfigError(f"{name}: {value!r} is not true or false")
+        return value.lower() == "true"
 
     def number(self, name: str, *, default: float) -> float:
         raw = self.text(name)
@@ -225,6 +274,19 @@ def _extensions(values: tuple[str, ...]) -> frozenset[str]:
             raise ConfigError(f"ALLOWED_EXTENSIONS: {value!r} is not a file extension like mp4")
         normalised.add(f".{ext}")
     return frozenset(normalised)
+
+
+def _tag_key(value: str | None) -> str | None:
+    if value is None:
+        return None
+    if not _TAG_KEY.match(value):
+        raise ConfigError(
+            f"WRITE_BACK_TAG_KEY: {value!r} is not an S3 tag key "
+            "(1..128 letters, digits, spaces and _ . : / = + - @)"
+        )
+    if value.lower().startswith("aws:"):
+        raise ConfigError(f"WRITE_BACK_TAG_KEY: {value!r} starts with 'aws:', which AWS reserves")
+    return value
 
 
 def _check_project_id(name: str, value: str) -> None:

@@ -66,7 +66,11 @@ class MalformedEvent:
 
 @dataclass(frozen=True)
 class CopyRequest:
-    """Everything Wistia's s3_copy needs for one object."""
+    """Everything Wistia needs for one object: an s3_copy, or a URL import when `url` is set.
+
+    `url` is a presigned GET of the object: anyone holding it can read the object until it
+    expires, so it is kept out of repr() and never logged.
+    """
 
     bucket: str
     source_file: str
@@ -75,15 +79,24 @@ class CopyRequest:
     project_id: str | None = None
     description: str | None = None
     contact_id: int | None = None
+    url: str | None = field(default=None, repr=False)
 
     def form(self) -> dict[str, str]:
-        """The form fields, optional ones only when set."""
-        fields = {
-            "bucket": self.bucket,
-            "source_file": self.source_file,
-            "region": self.region,
-            "name": self.name,
-        }
+        """The form fields, optional ones only when set.
+
+        s3_copy: bucket, source_file, region. URL import (Upload API): url, and nothing that
+        names the bucket (Wistia reads only the URL).
+        """
+        fields: dict[str, str]
+        if self.url is not None:
+            fields = {"url": self.url, "name": self.name}
+        else:
+            fields = {
+                "bucket": self.bucket,
+                "source_file": self.source_file,
+                "region": self.region,
+                "name": self.name,
+            }
         if self.project_id:
             fields["project_id"] = self.project_id
         if self.description:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from .config import BridgeConfig, Route
+from .metadata import ObjectSettings
 from .models import CopyRequest, S3Object
 from .validation import file_extension, file_name
 
@@ -27,14 +28,30 @@ def media_name(key: str) -> str:
     return name[:keep] + name[len(name) - len(extension) :]
 
 
-def copy_request(obj: S3Object, config: BridgeConfig) -> CopyRequest:
+def copy_request(
+    obj: S3Object,
+    config: BridgeConfig,
+    settings: ObjectSettings | None = None,
+    *,
+    url: str | None = None,
+) -> CopyRequest:
+    """The request for `obj`: the route (or defaults), then the object's own metadata on top.
+
+    `settings` (validated x-amz-meta-wistia-*) override name, description and project; the
+    route's contact_id stays. `url`, a presigned GET, turns the request into a URL import.
+    """
     route = route_for(obj.key, config.routes)
+    settings = settings or ObjectSettings()
+    description = route.description if route and route.description else config.description
+    if settings.description is not None:
+        description = settings.description or None  # present but blank: no description
     return CopyRequest(
         bucket=obj.bucket,
         source_file=obj.key,
         region=obj.region,
-        name=media_name(obj.key),
-        project_id=route.project_id if route else config.default_project_id,
-        description=(route.description if route and route.description else config.description),
+        name=settings.name or media_name(obj.key),
+        project_id=settings.project_id or (route.project_id if route else config.default_project_id),
+        description=description,
         contact_id=route.contact_id if route else None,
+        url=url,
     )

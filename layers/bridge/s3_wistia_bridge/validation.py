@@ -27,6 +27,9 @@ class Reason(StrEnum):
     EXTENSION_NOT_ALLOWED = "extension_not_allowed"
     EMPTY_OBJECT = "empty_object"
     OBJECT_TOO_LARGE = "object_too_large"
+    # Only with OBJECT_METADATA=true (they need the object's HeadObject):
+    METADATA_INVALID = "metadata_invalid"
+    OBJECT_MISSING = "object_missing"
 
 
 @dataclass(frozen=True)
@@ -85,7 +88,11 @@ def file_name(key: str) -> str:
 
 
 def file_extension(key: str) -> str:
-    """Lower-case extension with its dot ('.mp4'), or '' when the file name has none."""
+    """Lower-case extension with its dot ('.mp4'), or '' when the file name has none.
+
+    ASCII only: str.lower() folds look-alikes such as the Kelvin sign into 'k', which would let
+    'clip.m\u212av' pass an allowlist holding mkv.
+    """
     name = file_name(key)
     stem, dot, ext = name.rpartition(".")
-    return f".{ext.lower()}" if dot and stem and ext else ""
+    return f".{ext.lower()}" if dot and stem and ext and ext.isascii() else ""
