@@ -10,7 +10,7 @@ import json
 import os
 import sys
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from types import ModuleType
 from typing import Any
@@ -36,6 +36,7 @@ sys.path.insert(0, str(ROOT / "functions" / "ingest"))
 
 import requests  # noqa: E402
 from moto.server import ThreadedMotoServer  # noqa: E402
+from s3_wistia_bridge.operator.replay import ContextStub  # noqa: E402
 
 
 def load_event(name: str) -> Any:
@@ -66,30 +67,14 @@ def aws(moto_url: str) -> str:
 
 
 @dataclass
-class LambdaContextStub:
-    """What the handler reads from a Lambda context; remaining time counts down for real."""
+class LambdaContextStub(ContextStub):
+    """The operator tool's context stand-in, with a deployed function's names and a 30 s budget."""
 
     remaining_seconds: float = 30.0
     function_name: str = "s3-wistia-bridge-ingest"
     memory_limit_in_mb: int = 256
     invoked_function_arn: str = "arn:aws:lambda:us-east-1:123456789012:function:s3-wistia-bridge-ingest"
     aws_request_id: str = "11111111-2222-3333-4444-555555555555"
-    _start: float = field(default=0.0, repr=False)
-
-    def __post_init__(self) -> None:
-        import time
-
-        self._start = time.monotonic()
-
-    def get_remaining_time_in_millis(self) -> int:
-        import time
-
-        return int((self.remaining_seconds - (time.monotonic() - self._start)) * 1000)
-
-
-@pytest.fixture
-def lambda_context() -> Callable[..., LambdaContextStub]:
-    return LambdaContextStub
 
 
 @pytest.fixture

@@ -19,6 +19,7 @@ from typing import Any
 
 import pytest
 from cfnlint.decode import decode  # type: ignore[import-untyped]
+from s3_wistia_bridge.config import FUNCTION_ENVIRONMENT
 
 ROOT = Path(__file__).resolve().parents[2]
 TEMPLATE_PATH = ROOT / "template.yaml"
@@ -41,33 +42,6 @@ EXISTING_BUCKET = {
     "ExistingBucketName": "media",
     "WistiaSecretArn": SECRET_ARN,
 }
-# The contract from the issue; config.FUNCTION_ENVIRONMENT is the authority once importable.
-DOCUMENTED_ENVIRONMENT = (
-    "WISTIA_SECRET_ID",
-    "WISTIA_UPLOAD_URL",
-    "ALLOWED_BUCKETS",
-    "ALLOWED_REGIONS",
-    "ALLOWED_PREFIXES",
-    "ALLOWED_EXTENSIONS",
-    "MAX_OBJECT_BYTES",
-    "WISTIA_PROJECT_ID",
-    "WISTIA_ROUTES",
-    "WISTIA_DESCRIPTION",
-    "FAILURE_QUEUE_URL",
-    "TOKEN_CACHE_SECONDS",
-    "WISTIA_CONNECT_TIMEOUT_SECONDS",
-    "WISTIA_READ_TIMEOUT_SECONDS",
-    "WISTIA_MAX_ATTEMPTS",
-    "IDEMPOTENCY_TABLE",
-    "IDEMPOTENCY_TTL_SECONDS",
-    "COPY_MODE",
-    "PRESIGNED_URL_HOURS",
-    "OBJECT_METADATA",
-    "WRITE_BACK_TAG_KEY",
-    "POWERTOOLS_SERVICE_NAME",
-    "POWERTOOLS_METRICS_NAMESPACE",
-    "POWERTOOLS_LOG_LEVEL",
-)
 BRIDGE_METRICS = {
     "ObjectCopied",
     "ObjectRejected",
@@ -266,10 +240,6 @@ def translate(params: Mapping[str, str]) -> dict[str, Any]:
 
 
 def function_environment_contract() -> set[str]:
-    try:
-        from s3_wistia_bridge.config import FUNCTION_ENVIRONMENT
-    except ImportError:  # before the package exists; config.py is the authority afterwards
-        return set(DOCUMENTED_ENVIRONMENT)
     return set(FUNCTION_ENVIRONMENT)
 
 
