@@ -16,7 +16,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from types import ModuleType
 from typing import Any
-from urllib.parse import quote_plus
+
+from s3_wistia_bridge.events import s3_notification
 
 ROOT = Path(__file__).resolve().parent.parent
 TOKEN = "bench-token-0123456789abcdef"  # noqa: S105 - the emulator's, not a real secret
@@ -180,28 +181,9 @@ def load_handler(name: str, env: Mapping[str, str]) -> ModuleType:
 
 def s3_event(key: str, index: int) -> dict[str, Any]:
     """An S3 notification for one object, as S3 writes it (key form-encoded)."""
-    return {
-        "Records": [
-            {
-                "eventVersion": "2.1",
-                "eventSource": "aws:s3",
-                "awsRegion": REGION,
-                "eventTime": "2026-11-21T10:00:00.000Z",
-                "eventName": "ObjectCreated:Put",
-                "s3": {
-                    "s3SchemaVersion": "1.0",
-                    "configurationId": "bridge",
-                    "bucket": {"name": BUCKET, "arn": f"arn:aws:s3:::{BUCKET}"},
-                    "object": {
-                        "key": quote_plus(key, safe="/"),
-                        "size": 1_048_576 + index,
-                        "eTag": f"{index:032x}",
-                        "sequencer": f"{index:018X}",
-                    },
-                },
-            }
-        ]
-    }
+    return s3_notification(
+        BUCKET, REGION, key, size=1_048_576 + index, etag=f"{index:032x}", sequencer=f"{index:018X}"
+    )
 
 
 def copy_form(key: str) -> dict[str, str]:

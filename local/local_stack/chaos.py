@@ -28,9 +28,9 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
-from urllib.parse import quote_plus
 
 import boto3
+from s3_wistia_bridge.events import s3_notification
 from wistia_emulator import Faults, WistiaEmulator
 
 TOKEN = "chaos-token-0123456789abcdef"  # noqa: S105 - the emulator's, not a real secret
@@ -285,24 +285,9 @@ def _queue_depth(queue_url: str) -> int:
 
 
 def _s3_event(key: str, index: int) -> dict[str, Any]:
-    return {
-        "Records": [
-            {
-                "eventSource": "aws:s3",
-                "awsRegion": REGION,
-                "eventName": "ObjectCreated:Put",
-                "s3": {
-                    "bucket": {"name": BUCKET},
-                    "object": {
-                        "key": quote_plus(key, safe="/"),
-                        "size": 1024 + index,
-                        "eTag": f"{index:032x}",
-                        "sequencer": f"{index:016X}",
-                    },
-                },
-            }
-        ]
-    }
+    return s3_notification(
+        BUCKET, REGION, key, size=1024 + index, etag=f"{index:032x}", sequencer=f"{index:016X}"
+    )
 
 
 def _on_failure(event: dict[str, Any], error: Exception) -> dict[str, Any]:

@@ -8,10 +8,10 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from types import ModuleType
 from typing import Any
-from urllib.parse import quote_plus
 
 import boto3
 import pytest
+from s3_wistia_bridge.events import s3_notification
 from s3_wistia_bridge.observability import logger
 from wistia_emulator import WistiaEmulator
 
@@ -81,28 +81,9 @@ def s3_event(
     event_name: str = "ObjectCreated:Put",
 ) -> dict[str, Any]:
     """An S3 notification as S3 writes it: the key form-encoded ('+' for space), '/' kept."""
-    return {
-        "Records": [
-            {
-                "eventVersion": "2.1",
-                "eventSource": "aws:s3",
-                "awsRegion": region,
-                "eventTime": "2026-11-21T10:00:00.000Z",
-                "eventName": event_name,
-                "s3": {
-                    "s3SchemaVersion": "1.0",
-                    "configurationId": "bridge",
-                    "bucket": {"name": bucket, "arn": f"arn:aws:s3:::{bucket}"},
-                    "object": {
-                        "key": quote_plus(key, safe="/"),
-                        "size": size,
-                        "eTag": etag,
-                        "sequencer": "0055AED6DCD90281E5",
-                    },
-                },
-            }
-        ]
-    }
+    return s3_notification(
+        bucket, region, key, size=size, etag=etag, sequencer="0055AED6DCD90281E5", event_name=event_name
+    )
 
 
 @pytest.fixture

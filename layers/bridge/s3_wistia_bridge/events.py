@@ -8,8 +8,9 @@ message (S3 -> SQS -> Lambda). Pure: dicts in, values out.
 from __future__ import annotations
 
 import json
+from datetime import UTC, datetime
 from typing import Any
-from urllib.parse import unquote_plus
+from urllib.parse import quote_plus, unquote_plus
 
 from .models import JsonDict, MalformedEvent, S3Object, SkippedEvent
 
@@ -25,6 +26,51 @@ def decode_key(raw: str) -> str:
     Raises UnicodeDecodeError for percent-escapes that are not UTF-8, which S3 never produces.
     """
     return unquote_plus(raw, encoding="utf-8", errors="strict")
+
+
+def s3_notification(
+    bucket: str,
+    region: str,
+    key: str,
+    *,
+    size: int,
+    etag: str | None = None,
+    version_id: str | None = None,
+    sequencer: str | None = None,
+    event_name: str = "ObjectCreated:Put",
+    event_time: datetime | None = None,
+    configuration_id: str = "s3-wistia-bridge",
+) -> JsonDict:
+    """The notification S3 sends for this object (key form-encoded, '/' kept): the inverse of
+    parse_event, for backfill, the chaos harness, benchmarks and tests."""
+    obj: JsonDict = {"key": quote_plus(key, safe="/"), "size": size}
+    if etag:
+        obj["eTag"] = etag.strip('"')
+    if version_id:
+        obj["versionId"] = version_id
+    if sequencer:
+        obj["sequencer"] = sequencer
+    when = (event_time or datetime.now(UTC)).astimezone(UTC)
+    return {
+        "Records": [
+            {
+                "eventVersion": "2.1",
+                "eventSource": "aws:s3",
+                "awsRegion": region,
+                "eventTime": when.isoformat(timespec="milliseconds").replace("+00:00", "Z"),
+                "eventName": event_name,
+                "userIdentity": {"principalId": configuration_id},
+                "requestParameters": {"sourceIPAddress": "127.0.0.1"},
+                "responseElements": {},
+                "s3": {
+                    "s3SchemaVersion": "1.0",
+                    "configurationId": configuration_id,
+                    "bucket": {"name": bucket, "arn": f"arn:aws:s3:::{bucket}"},
+                    "object": obj,
+                },
+            }
+        ]
+    }
 
 
 def is_sqs_batch(event: Any) -> bool:

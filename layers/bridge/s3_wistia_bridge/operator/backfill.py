@@ -12,12 +12,11 @@ import time
 from collections.abc import Callable, Iterator
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any
-from urllib.parse import quote_plus
 
 from ..config import BridgeConfig
-from ..events import parse_event
+from ..events import parse_event, s3_notification
 from ..models import JsonDict, S3Object
 from ..validation import validate
 from .replay import Invoker
@@ -37,33 +36,17 @@ def object_event(
     version_id: str | None = None,
     last_modified: datetime | None = None,
 ) -> JsonDict:
-    """The notification S3 sends for a Put of this object: key form-encoded, '/' kept."""
-    obj: JsonDict = {"key": quote_plus(key, safe="/"), "size": size}
-    if etag:
-        obj["eTag"] = etag.strip('"')
-    if version_id:
-        obj["versionId"] = version_id
-    when = (last_modified or datetime.now(UTC)).astimezone(UTC)
-    return {
-        "Records": [
-            {
-                "eventVersion": "2.1",
-                "eventSource": "aws:s3",
-                "awsRegion": region,
-                "eventTime": when.isoformat(timespec="milliseconds").replace("+00:00", "Z"),
-                "eventName": "ObjectCreated:Put",
-                "userIdentity": {"principalId": CONFIGURATION_ID},
-                "requestParameters": {"sourceIPAddress": "127.0.0.1"},
-                "responseElements": {},
-                "s3": {
-                    "s3SchemaVersion": "1.0",
-                    "configurationId": CONFIGURATION_ID,
-                    "bucket": {"name": bucket, "arn": f"arn:aws:s3:::{bucket}"},
-                    "object": obj,
-                },
-            }
-        ]
-    }
+    """The notification S3 sends for a Put of this object, marked as coming from backfill."""
+    return s3_notification(
+        bucket,
+        region,
+        key,
+        size=size,
+        etag=etag,
+        version_id=version_id,
+        event_time=last_modified,
+        configuration_id=CONFIGURATION_ID,
+    )
 
 
 def bucket_region(s3: Any, bucket: str) -> str:
