@@ -37,8 +37,11 @@ build: $(SAM_STAMP) ## sam build (python3.13/arm64, no Docker) into .aws-sam/bui
 template-lint: $(SAM_STAMP) $(CHECKOV_STAMP) ## sam validate --lint, cfn-lint (no errors/warnings), checkov (no failed check)
 	$(TOOLS_ENV) $(SAM_BIN)/sam validate --lint --region us-east-1 --template-file template.yaml
 	$(SAM_BIN)/cfn-lint --non-zero-exit-code warning -- template.yaml
-	$(TOOLS_ENV) $(CHECKOV_BIN)/checkov --quiet --compact --skip-download \
+	@# TMPDIR inside the project: checkov's parsers leave a grammar cache in the temp folder.
+	mkdir -p .tmp/checkov
+	TMPDIR="$(CURDIR)/.tmp/checkov" $(TOOLS_ENV) $(CHECKOV_BIN)/checkov --quiet --compact --skip-download \
 	  --framework cloudformation -f template.yaml
+	rm -rf .tmp/checkov
 
 # tests/template (the template's properties, both trigger modes) run with the unit tests.
 template-check: template-lint build ## template checks and the build; prints the zipped artifact sizes
