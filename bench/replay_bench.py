@@ -73,7 +73,7 @@ def _replay(stack: Stack, concurrency: int, idempotency: bool) -> tuple[float, d
 
 
 class MemorySqs:
-    """The four SQS calls the replay makes, in memory, each O(1): moto's SQS scans the whole
+    """The SQS calls the replay makes, in memory, each O(1): moto's SQS scans the whole
     queue on every receive and delete (~60 ms and ~8 ms with 1,000 messages), which would
     measure moto rather than the replay."""
 
@@ -97,10 +97,11 @@ class MemorySqs:
                 messages.append({**message, "ReceiptHandle": handle})
         return {"Messages": messages}
 
-    def delete_message(self, ReceiptHandle: str, **_: Any) -> dict[str, Any]:
+    def delete_message_batch(self, Entries: list[dict[str, Any]], **_: Any) -> dict[str, Any]:
         with self._lock:
-            self._inflight.pop(ReceiptHandle, None)
-        return {}
+            for entry in Entries:
+                self._inflight.pop(entry["ReceiptHandle"], None)
+        return {"Successful": [{"Id": entry["Id"]} for entry in Entries], "Failed": []}
 
     def change_message_visibility_batch(self, Entries: list[dict[str, Any]], **_: Any) -> dict[str, Any]:
         with self._lock:

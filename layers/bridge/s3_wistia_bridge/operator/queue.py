@@ -328,6 +328,21 @@ class FailureQueue:
     def delete(self, receipt_handle: str) -> None:
         self._call("sqs:DeleteMessage", "delete_message", QueueUrl=self.url, ReceiptHandle=receipt_handle)
 
+    def delete_batch(self, receipt_handles: list[str]) -> dict[str, str]:
+        """Delete up to ten per call; the handles SQS refused, each with its error message."""
+        refused: dict[str, str] = {}
+        for start in range(0, len(receipt_handles), 10):
+            chunk = receipt_handles[start : start + 10]
+            response = self._call(
+                "sqs:DeleteMessage",
+                "delete_message_batch",
+                QueueUrl=self.url,
+                Entries=[{"Id": str(i), "ReceiptHandle": handle} for i, handle in enumerate(chunk)],
+            )
+            for failure in response.get("Failed", []):
+                refused[chunk[int(failure["Id"])]] = str(failure.get("Message") or failure.get("Code"))
+        return refused
+
     def release(self, receipt_handles: list[str]) -> None:
         """Visible again now (ChangeMessageVisibility 0); stale handles are ignored."""
         for start in range(0, len(receipt_handles), 10):

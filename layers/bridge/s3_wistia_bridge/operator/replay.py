@@ -290,12 +290,33 @@ class _Run:
                     try:
                         work = [] if self.exhausted else self._next_round(round_size)
                     finally:  # also when receiving failed: what was invoked is reported
-                        for future in futures:
-                            self._record(future.result())
+                        self._settle([future.result() for future in futures])
             finally:
                 if self.held:
                     self.queue.release(list(self.held.values()))
         return self.report
+
+    def _settle(self, results: list[MessageResult]) -> None:
+        """Delete, ten per call, the messages whose invocation succeeded; then report them all.
+
+        A message is only ever deleted after its invocation succeeded; one SQS refuses to delete
+        is reported as failed and stays held (visible again when the run ends).
+        """
+        done = [r for r in results if r.status in {"replayed", "superseded"}]
+        try:
+            refused = self.queue.delete_batch([r.message.receipt_handle for r in done])
+        except OperatorError as error:
+            refused = {r.message.receipt_handle: str(error) for r in done}
+        deleted = {id(r) for r in done}
+        for result in results:
+            handle = result.message.receipt_handle
+            if id(result) in deleted and handle in refused:
+                why = f"invoked, but not deleted: {refused[handle]}"
+                self._record(MessageResult(result.message, "failed", why, result.outcomes))
+                continue
+            if id(result) in deleted:
+                self.held.pop(result.message.message_id, None)
+            self._record(result)
 
     def _full(self) -> bool:
         return self.options.max_messages is not None and self.taken >= self.options.max_messages
@@ -373,11 +394,6 @@ class _Run:
         if not result.ok:  # stays held: visible again when the run ends
             return MessageResult(message, "failed", result.error_message, result.objects)
         failed = [o for o in result.objects if o.get("outcome") in FAILED_OUTCOMES]
-        try:
-            self.queue.delete(message.receipt_handle)
-        except OperatorError as error:
-            return MessageResult(message, "failed", f"invoked, but not deleted: {error}", result.objects)
-        self.held.pop(message.message_id, None)
         if failed:
             reasons = ", ".join(sorted({str(o.get("reason")) for o in failed}))
             error_text = f"{reasons} again; the function wrote a new failure record"
