@@ -36,7 +36,7 @@ from s3_wistia_bridge.bridge import Bridge, Invocation
 from s3_wistia_bridge.config import BridgeConfig
 from s3_wistia_bridge.deadline import Deadline
 from s3_wistia_bridge.errors import PermanentFailure, TransientFailure
-from s3_wistia_bridge.events import ParsedItem, is_sqs_batch, parse_event, parse_sqs_body
+from s3_wistia_bridge.events import ParsedItem, is_sqs_batch, parse_event, parse_sqs_body, s3_notification
 from s3_wistia_bridge.failures import failure_record
 from s3_wistia_bridge.models import (
     CopyRequest,
@@ -703,19 +703,7 @@ def test_failure_records_for_huge_malformed_payloads_stay_under_the_sqs_limit(bi
 
 def test_permanent_failure_record_of_a_large_but_valid_event_stays_under_the_sqs_limit():
     big_etag = "e" * 150_000
-    event = {
-        "Records": [
-            {
-                "eventSource": "aws:s3",
-                "awsRegion": REGIONS[0],
-                "eventName": "ObjectCreated:Put",
-                "s3": {
-                    "bucket": {"name": BUCKETS[0]},
-                    "object": {"key": "videos/a.mp4", "size": 1, "eTag": big_etag},
-                },
-            }
-        ]
-    }
+    event = s3_notification(BUCKETS[0], REGIONS[0], "videos/a.mp4", size=1, etag=big_etag)
     assert len(json.dumps(event)) < SQS_MAX_BYTES
     [obj] = parse_event(event)
     assert isinstance(obj, S3Object)
@@ -730,19 +718,7 @@ def test_permanent_failure_record_of_a_large_but_valid_event_stays_under_the_sqs
 
 def test_extension_allowlist_is_ascii_only():
     key = "videos/clip.m\u212av"
-    event = {
-        "Records": [
-            {
-                "eventSource": "aws:s3",
-                "awsRegion": REGIONS[0],
-                "eventName": "ObjectCreated:Put",
-                "s3": {
-                    "bucket": {"name": BUCKETS[0]},
-                    "object": {"key": quote_plus(key, safe="/"), "size": 1},
-                },
-            }
-        ]
-    }
+    event = s3_notification(BUCKETS[0], REGIONS[0], key, size=1)
     copier = PlannedCopier()
     handle(Bridge(CONFIGS[0], copier, RecordingSink()), event, LambdaContextStub())
     assert copier.calls == []
