@@ -15,8 +15,8 @@ help: ## list the targets
 
 $(STAMP): requirements/dev.lock pyproject.toml
 	$(PYTHON) -m venv $(VENV)
-	$(BIN)/pip install --quiet --disable-pip-version-check -r requirements/dev.lock
-	$(BIN)/pip install --quiet --disable-pip-version-check --no-deps --no-build-isolation -e .
+	$(BIN)/pip install -qq --disable-pip-version-check -r requirements/dev.lock
+	$(BIN)/pip install -qq --disable-pip-version-check --no-deps --no-build-isolation -e .
 	touch $(STAMP)
 
 setup: $(STAMP) ## create .venv with the exact pins and the package installed editable
@@ -52,7 +52,7 @@ MINISTACK_STAMP := $(MINISTACK_VENV)/.installed
 
 $(MINISTACK_STAMP): requirements/ministack.lock
 	rm -rf $(MINISTACK_VENV) && $(PYTHON) -m venv $(MINISTACK_VENV)
-	$(MINISTACK_VENV)/bin/pip install --quiet --disable-pip-version-check -r requirements/ministack.lock
+	$(MINISTACK_VENV)/bin/pip install -qq --disable-pip-version-check -r requirements/ministack.lock
 	touch $(MINISTACK_STAMP)
 
 local-venvs: $(MINISTACK_STAMP) $(SAM_STAMP) ## the venvs of the local emulator (ministack) and the SAM CLI
