@@ -14,7 +14,9 @@ BUILD_DIR := .aws-sam/build
 # Offline and quiet: no telemetry, no update checks, no Prisma Cloud look-ups.
 TOOLS_ENV := SAM_CLI_TELEMETRY=0 BC_SKIP_MAPPING=TRUE
 
-.PHONY: build template-check template-lint lock-tools
+.PHONY: build template-check template-lint lock-tools lambda-smoke
+LAMBDA_VENV := .venv-lambda
+LAMBDA_STAMP := $(LAMBDA_VENV)/.installed
 
 $(SAM_STAMP): requirements/sam.lock
 	rm -rf $(SAM_VENV) && $(PYTHON) -m venv $(SAM_VENV)
@@ -43,8 +45,18 @@ template-lint: $(SAM_STAMP) $(CHECKOV_STAMP) ## sam validate --lint, cfn-lint (n
 	  --framework cloudformation -f template.yaml
 	rm -rf .tmp/checkov
 
+$(LAMBDA_STAMP): requirements/lambda-runtime.lock
+	@test -n "$(LAMBDA_PYTHON)" || { echo "python3.13 not found (set LAMBDA_PYENV or put python3.13 on PATH)"; exit 1; }
+	rm -rf $(LAMBDA_VENV) && $(LAMBDA_PYTHON) -m venv $(LAMBDA_VENV)
+	$(LAMBDA_VENV)/bin/pip install -qq --disable-pip-version-check -r requirements/lambda-runtime.lock
+	touch $(LAMBDA_STAMP)
+
+lambda-smoke: build $(LAMBDA_STAMP) ## the built function and layer, imported and invoked by python3.13 (the runtime's)
+	PYTHONDONTWRITEBYTECODE=1 PYTHONPATH=$(BUILD_DIR)/IngestFunction:$(BUILD_DIR)/BridgeLayer/python \
+	  $(LAMBDA_VENV)/bin/python mk/lambda_smoke.py > /dev/null
+
 # tests/template (the template's properties, both trigger modes) run with the unit tests.
-template-check: template-lint build ## template checks and the build; prints the zipped artifact sizes
+template-check: template-lint build lambda-smoke ## template checks and the build; prints the zipped artifact sizes
 	@for artifact in IngestFunction BridgeLayer; do \
 	  $(PYTHON) -c 'import shutil, sys; shutil.make_archive(sys.argv[1], "zip", sys.argv[2])' \
 	    .aws-sam/$$artifact $(BUILD_DIR)/$$artifact && \
