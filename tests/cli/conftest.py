@@ -104,28 +104,6 @@ def permanent_record(
     return failure_record(failure, obj, request_id="req-1", function_arn="arn:fn")
 
 
-def queue_messages(deployed: Stack) -> list[dict[str, Any]]:
-    """Every message now visible on the queue (received with a short timeout, then released)."""
-    messages: dict[str, dict[str, Any]] = {}
-    while True:
-        batch = deployed.sqs.receive_message(
-            QueueUrl=deployed.queue_url,
-            MaxNumberOfMessages=10,
-            VisibilityTimeout=30,
-            MessageAttributeNames=["All"],
-            AttributeNames=["All"],
-        ).get("Messages", [])
-        fresh = [m for m in batch if m["MessageId"] not in messages]
-        if not fresh:
-            break
-        messages.update((m["MessageId"], m) for m in fresh)
-    for message in messages.values():
-        deployed.sqs.change_message_visibility(
-            QueueUrl=deployed.queue_url, ReceiptHandle=message["ReceiptHandle"], VisibilityTimeout=0
-        )
-    return list(messages.values())
-
-
 def visible_count(deployed: Stack) -> int:
     attributes = deployed.sqs.get_queue_attributes(
         QueueUrl=deployed.queue_url, AttributeNames=["ApproximateNumberOfMessages"]

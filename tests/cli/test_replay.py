@@ -24,7 +24,6 @@ from .conftest import (
     Stack,
     on_failure,
     permanent_record,
-    queue_messages,
     s3_copies,
     s3_event,
     send,
@@ -36,7 +35,7 @@ Run = Any  # the run_cli fixture: (*argv) -> CliRun
 
 def bodies(stack: Stack) -> list[Any]:
     out = []
-    for message in queue_messages(stack):
+    for message in stack.queue_messages():
         try:
             out.append(json.loads(message["Body"]))
         except ValueError:
@@ -77,7 +76,7 @@ def test_replay_handles_every_shape_and_deletes_only_what_succeeded(
     }
     assert sorted(m["name"] for m in stack.emulator.medias()) == ["a one.mp4", "b+two.mp4", "c.mp4"]
     # The test event and the malformed message are left, and visible again at once.
-    assert {m["MessageId"] for m in queue_messages(stack)} == {ids["test_event"], ids["malformed"]}
+    assert {m["MessageId"] for m in stack.queue_messages()} == {ids["test_event"], ids["malformed"]}
     assert document["summary"] == {
         "replayed": 3,
         "failed again": 0,
@@ -118,7 +117,7 @@ def test_function_error_leaves_the_message_visible_again_and_shows_the_new_error
     [result] = run.json()["messages"]
     assert result["status"] == "failed"
     assert result["error"].startswith("TransientFailure: wistia_server_error")
-    assert [m["MessageId"] for m in queue_messages(stack)] == [message_id]  # kept, visible now
+    assert [m["MessageId"] for m in stack.queue_messages()] == [message_id]  # kept, visible now
     assert run.code == 1
 
 
@@ -133,7 +132,7 @@ def test_permanent_failure_again_supersedes_the_old_message_with_the_functions_n
     [result] = run.json()["messages"]
     assert result["status"] == "superseded"
     assert "again" in result["error"]
-    [new] = queue_messages(stack)
+    [new] = stack.queue_messages()
     assert new["MessageId"] != old
     record = json.loads(new["Body"])
     assert (record["type"], record["object"]["key"]) == ("s3-wistia-bridge.failure", "videos/limit.mp4")
@@ -176,7 +175,7 @@ def test_a_run_never_replays_records_written_during_it_even_with_a_wrong_clock(s
 
     assert sorted(invoker.keys) == [f"videos/{i:02}.mp4" for i in range(12)]  # each exactly once
     assert report.summary()["failed again"] == 12
-    assert len(queue_messages(stack)) == 12  # only the new records remain
+    assert len(stack.queue_messages()) == 12  # only the new records remain
 
 
 def test_filters_select_by_prefix_and_reason_class_and_leave_the_rest(stack: Stack) -> None:
@@ -225,7 +224,7 @@ def test_max_bounds_the_number_of_replayed_messages(stack: Stack) -> None:
 
     assert len(invoker.events) == 2
     assert report.summary()["replayed"] == 2
-    assert len(queue_messages(stack)) == 3  # the others are visible again
+    assert len(stack.queue_messages()) == 3  # the others are visible again
 
 
 def test_concurrent_replay_invokes_each_message_once(stack: Stack) -> None:
@@ -252,7 +251,7 @@ def test_dry_run_changes_nothing_and_shows_every_message(
 
     assert run.code == 0
     assert visible_count(stack) == before == 5
-    assert {m["MessageId"] for m in queue_messages(stack)} == set(ids.values())  # all receivable now
+    assert {m["MessageId"] for m in stack.queue_messages()} == set(ids.values())  # all receivable now
     assert s3_copies(stack) == []
     assert f"would_replay s3://{BUCKET}/videos/a one.mp4  reason=wistia_server_error (transient)" in run.out
     assert "reason=wistia_forbidden (permanent)  attempts=1" in run.out
@@ -285,7 +284,7 @@ def test_discard_test_events_deletes_only_test_events(stack: Stack, run_cli: Run
 
     run = run_cli("replay", "--queue-url", stack.queue_url, "--function-name", "f", "--discard-test-events")
 
-    assert [m["MessageId"] for m in queue_messages(stack)] == [junk]
+    assert [m["MessageId"] for m in stack.queue_messages()] == [junk]
     assert run.code == 1  # the malformed one is left for the operator
 
 

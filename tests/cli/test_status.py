@@ -8,7 +8,7 @@ from typing import Any
 
 from tests.conftest import LambdaContextStub
 
-from .conftest import BUCKET, IDEMPOTENCY_TABLE, Stack, permanent_record, queue_messages, send, visible_count
+from .conftest import BUCKET, IDEMPOTENCY_TABLE, Stack, permanent_record, send, visible_count
 
 Run = Any
 
@@ -56,7 +56,7 @@ def test_failed_object_shows_the_failure_reason_and_leaves_the_queue_as_it_was(
     assert "in the failure queue: wistia_forbidden (permanent)" in run.out
     assert "HTTP 403" in run.out
     assert visible_count(stack) == 3
-    assert len(queue_messages(stack)) == 3
+    assert len(stack.queue_messages()) == 3
 
 
 def test_unknown_object(stack: Stack, run_cli: Run) -> None:

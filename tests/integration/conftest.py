@@ -54,21 +54,33 @@ class Stack:
     def idempotency_items(self) -> list[dict[str, Any]]:
         return list(self.dynamodb.scan(TableName=IDEMPOTENCY_TABLE)["Items"])
 
-    def failure_records(self) -> list[dict[str, Any]]:
-        """Every message on the failure queue (received, then left to become visible again)."""
-        messages: list[dict[str, Any]] = []
+    def queue_messages(self) -> list[dict[str, Any]]:
+        """Every message now on the failure queue, each once, raw, then made visible again."""
+        messages: dict[str, dict[str, Any]] = {}
         while True:
             batch = self.sqs.receive_message(
                 QueueUrl=self.queue_url,
                 MaxNumberOfMessages=10,
                 VisibilityTimeout=30,
                 MessageAttributeNames=["All"],
+                AttributeNames=["All"],
             ).get("Messages", [])
-            if not batch:
-                return messages
-            messages.extend(
-                json.loads(m["Body"]) | {"_attributes": m.get("MessageAttributes", {})} for m in batch
+            fresh = [m for m in batch if m["MessageId"] not in messages]
+            if not fresh:
+                break
+            messages.update((m["MessageId"], m) for m in fresh)
+        for message in messages.values():
+            self.sqs.change_message_visibility(
+                QueueUrl=self.queue_url, ReceiptHandle=message["ReceiptHandle"], VisibilityTimeout=0
             )
+        return list(messages.values())
+
+    def failure_records(self) -> list[dict[str, Any]]:
+        """The bodies of the failure queue's messages, each with its `_attributes`."""
+        return [
+            json.loads(m["Body"]) | {"_attributes": m.get("MessageAttributes", {})}
+            for m in self.queue_messages()
+        ]
 
 
 def s3_event(
