@@ -7,11 +7,13 @@ with a message naming the variable), and all behaviour lives in the s3_wistia_br
 from __future__ import annotations
 
 import os
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from aws_lambda_powertools.utilities.typing import LambdaContext
 from s3_wistia_bridge.observability import logger, metrics, trace_handler
 from s3_wistia_bridge.runtime import build_bridge, handle
+
+if TYPE_CHECKING:
+    from aws_lambda_powertools.utilities.typing import LambdaContext
 
 BRIDGE = build_bridge(os.environ)
 

@@ -20,20 +20,23 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 from .config import BridgeConfig, CopyMode
 from .deadline import Deadline
 from .errors import PermanentFailure, TransientFailure
 from .events import ParsedItem
-from .failures import failure_record, malformed_record
 from .idempotency import Copier, CopyOutcome, IdempotentCopier
-from .metadata import object_settings
 from .models import CopyRequest, JsonDict, MalformedEvent, ObjectReport, Outcome, S3Object
 from .observability import count, count_by, logger
 from .routing import copy_request
-from .s3_objects import CredentialFacts, S3Objects, TagWrite, error_code, presign_lifetime_warning
 from .validation import Reason, Rejection, validate
+
+if TYPE_CHECKING:
+    from .s3_objects import CredentialFacts, TagWrite
+
+# Imported where used: failure records, object metadata and the bridge's own S3 calls are off the
+# path of a plain copy, and every module kept out of the import shortens the cold start.
 
 
 class FailureSink(Protocol):
@@ -176,6 +179,8 @@ class Bridge:
                     Reason.OBJECT_MISSING,
                     "the object no longer exists (HeadObject: not found): nothing to copy",
                 )
+            from .metadata import object_settings  # noqa: PLC0415 - OBJECT_METADATA only
+
             parsed = object_settings(metadata)
             if isinstance(parsed, Rejection):
                 return parsed
@@ -184,6 +189,8 @@ class Bridge:
         return copy_request(obj, self.config, settings, url=url)
 
     def _presign(self, obj: S3Object) -> str:
+        from .s3_objects import presign_lifetime_warning  # noqa: PLC0415 - url_import only
+
         seconds = self.config.presigned_url_hours * 3600
         store = self._store()
         if not self._lifetime_checked:  # once per container: the credentials are the same
@@ -207,6 +214,8 @@ class Bridge:
 
     def _write_back(self, obj: S3Object, tag_key: str, hashed_id: str | None) -> None:
         """Tag the object with its Wistia hashed_id; a failure is logged and counted, never raised."""
+        from .s3_objects import TagWrite, error_code  # noqa: PLC0415 - WRITE_BACK_TAG_KEY only
+
         if not hashed_id:
             logger.warning("write-back skipped: Wistia's answer had no hashed_id", extra={"tag_key": tag_key})
             count("WriteBackFailed")
@@ -231,6 +240,8 @@ class Bridge:
 
     def _store(self) -> ObjectStore:
         if self._objects is None:
+            from .s3_objects import S3Objects  # noqa: PLC0415
+
             self._objects = S3Objects()
         return self._objects
 
@@ -241,6 +252,8 @@ class Bridge:
         return ObjectReport(Outcome.REJECTED, obj.uri, rejection.reason.value, rejection.message)
 
     def _permanent(self, obj: S3Object, failure: PermanentFailure, invocation: Invocation) -> ObjectReport:
+        from .failures import failure_record  # noqa: PLC0415
+
         self._record(
             failure_record(
                 failure,
@@ -282,6 +295,8 @@ class Bridge:
             raise
 
     def _malformed(self, item: MalformedEvent, invocation: Invocation) -> ObjectReport:
+        from .failures import malformed_record  # noqa: PLC0415
+
         self._record(
             malformed_record(item, request_id=invocation.request_id, function_arn=invocation.function_arn)
         )

@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from .config import BridgeConfig, Route
-from .metadata import ObjectSettings
 from .models import CopyRequest, S3Object
 from .validation import file_extension, file_name
+
+if TYPE_CHECKING:
+    from .metadata import ObjectSettings
 
 MAX_NAME_CHARS = 255
 
@@ -41,16 +45,16 @@ def copy_request(
     route's contact_id stays. `url`, a presigned GET, turns the request into a URL import.
     """
     route = route_for(obj.key, config.routes)
-    settings = settings or ObjectSettings()
     description = route.description if route and route.description else config.description
-    if settings.description is not None:
+    if settings and settings.description is not None:
         description = settings.description or None  # present but blank: no description
     return CopyRequest(
         bucket=obj.bucket,
         source_file=obj.key,
         region=obj.region,
-        name=settings.name or media_name(obj.key),
-        project_id=settings.project_id or (route.project_id if route else config.default_project_id),
+        name=(settings and settings.name) or media_name(obj.key),
+        project_id=(settings and settings.project_id)
+        or (route.project_id if route else config.default_project_id),
         description=description,
         contact_id=route.contact_id if route else None,
         url=url,
