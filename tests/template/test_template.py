@@ -312,6 +312,7 @@ def test_each_variable_comes_from_its_parameter_or_resource():
         "WISTIA_CONNECT_TIMEOUT_SECONDS": "WistiaConnectTimeoutSeconds",
         "WISTIA_READ_TIMEOUT_SECONDS": "WistiaReadTimeoutSeconds",
         "WISTIA_MAX_ATTEMPTS": "WistiaMaxAttempts",
+        "LEAN_AWS_CLIENTS": "LeanAwsClients",
         "IDEMPOTENCY_TABLE": "IdempotencyTable",
         "IDEMPOTENCY_TTL_SECONDS": "IdempotencyTtlSeconds",
         "COPY_MODE": "CopyMode",
@@ -405,6 +406,7 @@ def test_parameter_defaults_match_the_functions_defaults():
     assert parameters["PresignedUrlHours"]["Default"] == defaults.presigned_url_hours
     assert parameters["PresignedUrlHours"]["MaxValue"] == config.MAX_PRESIGNED_URL_HOURS
     assert parameters["ObjectMetadata"]["Default"] == str(defaults.object_metadata).lower()
+    assert parameters["LeanAwsClients"]["Default"] == str(defaults.lean_aws_clients).lower()
     assert parameters["WriteBackTagKey"]["Default"] == ""
     assert defaults.write_back_tag_key is None
 

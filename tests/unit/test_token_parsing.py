@@ -1,4 +1,5 @@
-"""parse_token: the secret's two accepted shapes, and never an echo of a bad secret."""
+"""parse_token: the secret's two accepted shapes, and never an echo of a bad secret; the token's
+prefetch at cold start."""
 
 from __future__ import annotations
 
@@ -6,8 +7,8 @@ import json
 import traceback
 
 import pytest
-from s3_wistia_bridge.errors import PermanentFailure
-from s3_wistia_bridge.wistia_token import parse_token
+from s3_wistia_bridge.errors import PermanentFailure, TransientFailure
+from s3_wistia_bridge.wistia_token import SecretsManagerToken, parse_token
 
 TOKEN = "wst-0123456789abcdef-GOOD-TOKEN"
 
@@ -125,3 +126,58 @@ def test_a_json_list_is_not_the_json_shape():
     assert parse_token('["abc12345"]') == '["abc12345"]'
     with pytest.raises(PermanentFailure):
         parse_token('["abc 12345"]')
+
+
+# --------------------------------------------------------------------------- prefetch at cold start
+
+
+class CountingProvider:
+    """Powertools' provider interface, counting reads; `fail` raises as a Secrets Manager outage."""
+
+    def __init__(self, value: str, fail: bool = False) -> None:
+        self.value, self.fail, self.reads = value, fail, 0
+        self.cached: str | None = None
+
+    def get(self, name: str, max_age: int, force_fetch: bool) -> str:
+        from aws_lambda_powertools.utilities.parameters.exceptions import GetParameterError
+
+        if self.cached is not None and not force_fetch and max_age > 0:
+            return self.cached
+        self.reads += 1
+        if self.fail:
+            raise GetParameterError("AccessDeniedException")
+        self.cached = self.value
+        return self.value
+
+
+def test_a_prefetched_token_is_read_once_and_served_from_the_cache():
+    provider = CountingProvider('{"access_token": "prefetched-token-1"}')
+    tokens = SecretsManagerToken("arn:secret", 300, provider=provider)  # type: ignore[arg-type]
+
+    tokens.prefetch()
+
+    assert tokens.token() == "prefetched-token-1"
+    assert tokens.token() == "prefetched-token-1"
+    assert provider.reads == 1
+
+
+def test_a_failed_prefetch_is_reported_by_the_first_token_read():
+    provider = CountingProvider("unused-token-value", fail=True)
+    tokens = SecretsManagerToken("arn:secret", 300, provider=provider)  # type: ignore[arg-type]
+
+    tokens.prefetch()  # quiet: nothing raised here
+
+    with pytest.raises(TransientFailure) as raised:
+        tokens.token()
+    assert raised.value.reason == "secret_unavailable"
+    assert provider.reads == 2  # the prefetch, then the first read that reports
+
+
+def test_no_prefetch_without_a_cache():
+    provider = CountingProvider("uncached-token-1")
+    tokens = SecretsManagerToken("arn:secret", 0, provider=provider)  # type: ignore[arg-type]
+
+    tokens.prefetch()
+
+    assert provider.reads == 0
+    assert tokens.token() == "uncached-token-1"

@@ -37,6 +37,7 @@ FUNCTION_ENVIRONMENT = (
     "WISTIA_CONNECT_TIMEOUT_SECONDS",
     "WISTIA_READ_TIMEOUT_SECONDS",
     "WISTIA_MAX_ATTEMPTS",
+    "LEAN_AWS_CLIENTS",
     "IDEMPOTENCY_TABLE",
     "IDEMPOTENCY_TTL_SECONDS",
     "COPY_MODE",
@@ -104,6 +105,7 @@ class BridgeConfig:
     presigned_url_hours: int = 6
     object_metadata: bool = False
     write_back_tag_key: str | None = None
+    lean_aws_clients: bool = True
 
     @property
     def reads_objects(self) -> bool:
@@ -165,6 +167,7 @@ class BridgeConfig:
             ),
             object_metadata=reader.boolean("OBJECT_METADATA", default=False),
             write_back_tag_key=_tag_key(reader.text("WRITE_BACK_TAG_KEY")),
+            lean_aws_clients=reader.boolean("LEAN_AWS_CLIENTS", default=True),
         )
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
+from . import aws_json
 from .bridge import Bridge, Invocation
 from .config import BridgeConfig
 from .deadline import Deadline
@@ -13,7 +14,6 @@ from .failure_queue import SqsFailureQueue
 from .idempotency import IdempotentCopier
 from .models import JsonDict
 from .observability import count, logger
-from .s3_objects import S3Objects
 from .wistia import RetryNotice, WistiaClient
 from .wistia_token import SecretsManagerToken
 
@@ -21,17 +21,15 @@ from .wistia_token import SecretsManagerToken
 def build_bridge(env: Mapping[str, str], session: Any = None) -> Bridge:
     """One bridge per container: config validated now, so a bad value fails the cold start.
 
-    `session`: the boto3 Session to create the AWS clients from (default: a new one)."""
-    import boto3  # noqa: PLC0415 - Powertools Parameters imports it anyway
-
+    `session`: the boto3 Session for the clients that are not lean (default: boto3's own)."""
     config = BridgeConfig.from_environ(env)
-    # One botocore session for every AWS client of the container: its loader parses the endpoint
-    # data and lists the service models once, not once per client (~30 ms of cold start).
-    session = session or boto3.session.Session()
+    aws = AwsClients(env, lean=config.lean_aws_clients, session=session)
+    tokens = SecretsManagerToken(config.secret_id, config.token_cache_seconds, client=aws.secrets_manager())
+    tokens.prefetch()
     client = WistiaClient(
         base_url=config.upload_url,
         api_url=config.api_url,
-        tokens=SecretsManagerToken(config.secret_id, config.token_cache_seconds, session=session),
+        tokens=tokens,
         connect_timeout=config.connect_timeout_seconds,
         read_timeout=config.read_timeout_seconds,
         max_attempts=config.max_attempts,
@@ -43,13 +41,66 @@ def build_bridge(env: Mapping[str, str], session: Any = None) -> Bridge:
 
         idempotency = IdempotentCopier(
             client,
-            DynamoDBPersistenceLayer(table_name=config.idempotency_table, boto3_session=session),
+            DynamoDBPersistenceLayer(table_name=config.idempotency_table, boto3_client=aws.dynamodb()),
             config.idempotency_ttl_seconds,
         )
-    objects = S3Objects(session) if config.reads_objects else None  # its client is made on first use
+    # Failures and the opt-in S3 modes are off the cold path: boto3 clients, made on first use.
+    objects = None
+    if config.reads_objects:
+        from .s3_objects import S3Objects  # noqa: PLC0415
+
+        objects = S3Objects(session)
     return Bridge(
         config, client, SqsFailureQueue(config.failure_queue_url, session=session), idempotency, objects
     )
+
+
+class AwsClients:
+    """The clients the first event needs: lean (aws_json) where they apply, else boto3's."""
+
+    def __init__(self, env: Mapping[str, str], *, lean: bool, session: Any = None) -> None:
+        self._env = env
+        self._session = session
+        self._credentials = _environment_credentials(env) if lean else None
+        self._region = (env.get("AWS_REGION") or env.get("AWS_DEFAULT_REGION") or "").strip()
+        self._http: Any = None  # one keep-alive requests.Session for both lean clients
+
+    def secrets_manager(self) -> Any:
+        lean = self._lean(aws_json.SECRETS_MANAGER)
+        return aws_json.SecretsManagerClient(lean) if lean else self._boto3("secretsmanager")
+
+    def dynamodb(self) -> Any:
+        lean = self._lean(aws_json.DYNAMODB)
+        return aws_json.DynamoDBClient(lean) if lean else self._boto3("dynamodb")
+
+    def _lean(self, service: aws_json.Service) -> aws_json.AwsJsonClient | None:
+        endpoint = aws_json.lean_endpoint(service, self._region, self._env) if self._region else None
+        if self._credentials is None or endpoint is None:
+            return None
+        if self._http is None:
+            self._http = aws_json.new_http_session()
+        return aws_json.AwsJsonClient(
+            service,
+            self._region,
+            endpoint,
+            self._credentials,
+            attempts=aws_json.max_attempts(self._env),
+            http=self._http,
+        )
+
+    def _boto3(self, name: str) -> Any:
+        import boto3  # noqa: PLC0415
+
+        if self._session is None:
+            self._session = boto3.session.Session()  # shared: service models load once
+        return self._session.client(name)
+
+
+def _environment_credentials(env: Mapping[str, str]) -> Any:
+    """Lambda's role credentials, from the environment as botocore reads them; else None."""
+    from botocore.credentials import EnvProvider  # noqa: PLC0415
+
+    return EnvProvider(environ=dict(env)).load()
 
 
 def handle(bridge: Bridge, event: Any, context: Any) -> JsonDict:

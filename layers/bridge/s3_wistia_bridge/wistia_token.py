@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import re
+import threading
 from typing import TYPE_CHECKING, Any, Protocol
 
 from .errors import PermanentFailure, TransientFailure
@@ -58,16 +60,35 @@ class SecretsManagerToken:
         secret_id: str,
         max_age_seconds: int,
         provider: SecretsProvider | None = None,
-        session: Any = None,
+        client: Any = None,
     ):
-        """`session`: the container's boto3 Session, shared with its other AWS clients."""
+        """`client`: a Secrets Manager client (boto3's or aws_json's); default: boto3's."""
         from aws_lambda_powertools.utilities.parameters import SecretsProvider  # noqa: PLC0415
 
         self._secret_id = secret_id
         self._max_age = max_age_seconds
-        self._provider = provider or SecretsProvider(boto3_session=session)
+        self._provider = provider or SecretsProvider(boto3_client=client)
+        self._prefetch: threading.Thread | None = None
+
+    def prefetch(self) -> None:
+        """Start reading the token now, in the background: the cold start's Secrets Manager round
+        trip then overlaps the rest of the start and the first event's idempotency write. A
+        failure is not reported here: the first token() reads again and reports it."""
+        if self._max_age > 0:  # with no cache, the first token() would read again anyway
+            self._prefetch = threading.Thread(target=self._read_quietly, name="token-prefetch", daemon=True)
+            self._prefetch.start()
+
+    def _read_quietly(self) -> None:
+        with contextlib.suppress(Exception):
+            self._read(refresh=False)
 
     def token(self, *, refresh: bool = False) -> str:
+        prefetch, self._prefetch = self._prefetch, None
+        if prefetch is not None:
+            prefetch.join()  # bounded by the client's own timeouts; its result is in the cache
+        return self._read(refresh=refresh)
+
+    def _read(self, *, refresh: bool) -> str:
         from aws_lambda_powertools.utilities.parameters.exceptions import (  # noqa: PLC0415
             GetParameterError,
         )
