@@ -138,21 +138,29 @@ def warm_overhead(stack: Stack, iterations: int, warmup: int) -> dict[str, Any]:
 
 @contextlib.contextmanager
 def count_aws_calls() -> Iterator[Counter[str]]:
-    """Every botocore API call made in this process, as "service.Operation"."""
+    """Every AWS API call made in this process, as "service.Operation": botocore clients' and
+    the lean clients' (aws_json) alike."""
     from botocore.client import BaseClient  # noqa: PLC0415
+    from s3_wistia_bridge.aws_json import AwsJsonClient  # noqa: PLC0415
 
     counts: Counter[str] = Counter()
-    original = BaseClient._make_api_call
+    botocore_call, lean_call = BaseClient._make_api_call, AwsJsonClient.call
 
-    def counting(self: Any, operation_name: str, api_params: Any) -> Any:
+    def counting_botocore(self: Any, operation_name: str, api_params: Any) -> Any:
         counts[f"{self.meta.service_model.service_name}.{operation_name}"] += 1
-        return original(self, operation_name, api_params)
+        return botocore_call(self, operation_name, api_params)
 
-    BaseClient._make_api_call = counting
+    def counting_lean(self: AwsJsonClient, operation: str, params: Any) -> Any:
+        counts[f"{self.service.name}.{operation}"] += 1
+        return lean_call(self, operation, params)
+
+    BaseClient._make_api_call = counting_botocore
+    AwsJsonClient.call = counting_lean  # type: ignore[method-assign]
     try:
         yield counts
     finally:
-        BaseClient._make_api_call = original
+        BaseClient._make_api_call = botocore_call
+        AwsJsonClient.call = lean_call  # type: ignore[method-assign]
 
 
 def resource_counts(stack: Stack, events: int) -> dict[str, Any]:

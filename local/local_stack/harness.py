@@ -93,40 +93,15 @@ class LocalStack:
             self.emulator.stop()
             self.emulator = None
         if self._ministack is not None:
-            _stop_process_group(self._ministack)
+            stop_ministack(self._ministack)
             self._ministack = None
         shutil.rmtree(self.work_dir, ignore_errors=True)
         if not self._xray_marker_existed:
             shutil.rmtree(XRAY_MARKER, ignore_errors=True)
 
     def _start_ministack(self) -> None:
-        port = free_port()
-        self.endpoint = f"http://127.0.0.1:{port}"
-        tmp = self.work_dir / "ministack"
-        tmp.mkdir()
-        env = _base_env() | {
-            "BIND_HOST": "127.0.0.1",
-            "GATEWAY_PORT": str(port),
-            "LAMBDA_ASYNC_RETRY_BASE_SECONDS": "0.2",
-            "TMPDIR": str(tmp),
-            # Inherited by the functions it runs: no X-Ray daemon here.
-            "POWERTOOLS_TRACE_DISABLED": "true",
-        }
-        log = (self.work_dir / "ministack.log").open("wb")
-        self._ministack = subprocess.Popen(  # noqa: S603 - our own pinned venv binary
-            [str(MINISTACK)], env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True
-        )
-        deadline = time.monotonic() + 30
-        while time.monotonic() < deadline:
-            if self._ministack.poll() is not None:
-                raise LocalStackError(f"ministack exited at start; see {self.work_dir}/ministack.log")
-            try:
-                if requests.get(f"{self.endpoint}/_ministack/health", timeout=1).ok:
-                    self._log(f"ministack on {self.endpoint} (pid {self._ministack.pid})")
-                    return
-            except requests.RequestException:
-                time.sleep(0.1)
-        raise LocalStackError("ministack did not answer its health check within 30 s")
+        self._ministack, self.endpoint = start_ministack(self.work_dir)
+        self._log(f"ministack on {self.endpoint} (pid {self._ministack.pid})")
 
     def _deploy(self) -> None:
         assert self.emulator is not None  # noqa: S101 - started just before
@@ -236,13 +211,46 @@ class LocalStack:
         return records
 
 
+def start_ministack(work_dir: Path) -> tuple[subprocess.Popen[bytes], str]:
+    """ministack on a free 127.0.0.1 port, in its own process group, its files in `work_dir`;
+    returns the process (stop it with stop_ministack) and the endpoint once it answers."""
+    if not MINISTACK.exists():
+        raise LocalStackError(f"{MINISTACK.relative_to(ROOT)} is missing: run `make local-venvs` first")
+    endpoint = f"http://127.0.0.1:{free_port()}"
+    tmp = work_dir / "ministack"
+    tmp.mkdir(parents=True)
+    env = _base_env() | {
+        "BIND_HOST": "127.0.0.1",
+        "GATEWAY_PORT": endpoint.rsplit(":", 1)[1],
+        "LAMBDA_ASYNC_RETRY_BASE_SECONDS": "0.2",
+        "TMPDIR": str(tmp),
+        # Inherited by the functions it runs: no X-Ray daemon here.
+        "POWERTOOLS_TRACE_DISABLED": "true",
+    }
+    log = (work_dir / "ministack.log").open("wb")
+    process = subprocess.Popen(  # noqa: S603 - our own pinned venv binary
+        [str(MINISTACK)], env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True
+    )
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            raise LocalStackError(f"ministack exited at start; see {work_dir}/ministack.log")
+        try:
+            if requests.get(f"{endpoint}/_ministack/health", timeout=1).ok:
+                return process, endpoint
+        except requests.RequestException:
+            time.sleep(0.1)
+    stop_ministack(process)
+    raise LocalStackError("ministack did not answer its health check within 30 s")
+
+
 def _base_env() -> dict[str, str]:
     """A controlled environment: ministack passes its whole environment on to the functions."""
     keep = ("PATH", "HOME", "LANG", "LC_ALL", "PYENV_ROOT", "PYENV_VERSION")
     return {name: os.environ[name] for name in keep if name in os.environ}
 
 
-def _stop_process_group(process: subprocess.Popen[bytes]) -> None:
+def stop_ministack(process: subprocess.Popen[bytes]) -> None:
     """TERM the whole group (ministack and its function workers), KILL what outlives 5 s."""
     try:
         os.killpg(process.pid, signal.SIGTERM)
