@@ -63,7 +63,6 @@ class AwsClients:
         self._session = session
         self._credentials = _environment_credentials(env) if lean else None
         self._region = (env.get("AWS_REGION") or env.get("AWS_DEFAULT_REGION") or "").strip()
-        self._http: Any = None  # one keep-alive requests.Session for both lean clients
 
     def secrets_manager(self) -> Any:
         lean = self._lean(aws_json.SECRETS_MANAGER)
@@ -77,15 +76,10 @@ class AwsClients:
         endpoint = aws_json.lean_endpoint(service, self._region, self._env) if self._region else None
         if self._credentials is None or endpoint is None:
             return None
-        if self._http is None:
-            self._http = aws_json.new_http_session()
+        # Each with its own keep-alive session: the token prefetch runs beside the first
+        # DynamoDB write, and a requests.Session is not meant to be shared across threads.
         return aws_json.AwsJsonClient(
-            service,
-            self._region,
-            endpoint,
-            self._credentials,
-            attempts=aws_json.max_attempts(self._env),
-            http=self._http,
+            service, self._region, endpoint, self._credentials, attempts=aws_json.max_attempts(self._env)
         )
 
     def _boto3(self, name: str) -> Any:
