@@ -75,11 +75,8 @@ class LocalStack:
 
     # ------------------------------------------------------------------ lifecycle
     def start(self) -> None:
-        for tool, target in (
-            (MINISTACK, "make local-venvs"),
-            (SAM, "make local-venvs"),
-            (BUILT_TEMPLATE, "make build"),
-        ):
+        # ministack's own check is in start_ministack.
+        for tool, target in ((SAM, "make local-venvs"), (BUILT_TEMPLATE, "make build")):
             if not tool.exists():
                 raise LocalStackError(f"{tool.relative_to(ROOT)} is missing: run `{target}` first")
         self.work_dir.mkdir(parents=True, exist_ok=True)
