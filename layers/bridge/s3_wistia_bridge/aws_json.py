@@ -24,8 +24,7 @@ import random
 import re
 import time
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
-from typing import Any
+from typing import Any, NamedTuple
 
 import requests
 
@@ -66,8 +65,7 @@ _PARTITIONS = (
 )
 
 
-@dataclass(frozen=True)
-class Service:
+class Service(NamedTuple):
     """What addressing and signing one AWS JSON-protocol service takes."""
 
     name: str  # signing name and endpoint prefix

@@ -19,8 +19,7 @@ best effort that never turns a copy into a failure.
 from __future__ import annotations
 
 from collections.abc import Iterable
-from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, Protocol
+from typing import TYPE_CHECKING, Any, NamedTuple, Protocol
 
 from .config import BridgeConfig, CopyMode
 from .deadline import Deadline
@@ -55,8 +54,7 @@ class ObjectStore(Protocol):
     def tag(self, obj: S3Object, key: str, value: str) -> TagWrite: ...
 
 
-@dataclass(frozen=True)
-class Invocation:
+class Invocation(NamedTuple):
     deadline: Deadline
     request_id: str | None = None
     function_arn: str | None = None

@@ -10,12 +10,13 @@ import ipaddress
 import json
 import re
 from collections.abc import Mapping
-from dataclasses import dataclass
 from enum import StrEnum
+from typing import NamedTuple
 from urllib.parse import urlsplit
 
 # Wistia's documented formats (WISTIA-CONTRACT.md "Limits and formats"), plus mpeg and webm.
 DEFAULT_EXTENSIONS = "mp4,mov,m4v,mpg,mpeg,avi,flv,f4v,asf,wmv,vob,mod,3gp,mkv,divx,xvid,webm"
+_DEFAULT_ALLOWED_EXTENSIONS = frozenset(f".{ext}" for ext in DEFAULT_EXTENSIONS.split(","))
 DEFAULT_UPLOAD_URL = "https://upload.wistia.com"
 DEFAULT_API_URL = "https://api.wistia.com"
 
@@ -71,8 +72,7 @@ class ConfigError(ValueError):
     """A configuration variable is missing or invalid; the message names it and the fix."""
 
 
-@dataclass(frozen=True)
-class Route:
+class Route(NamedTuple):
     """Objects under `prefix` go to this Wistia project (longest matching prefix wins)."""
 
     prefix: str
@@ -81,8 +81,7 @@ class Route:
     description: str | None = None
 
 
-@dataclass(frozen=True)
-class BridgeConfig:
+class BridgeConfig(NamedTuple):
     secret_id: str
     failure_queue_url: str
     allowed_buckets: frozenset[str]
@@ -90,7 +89,7 @@ class BridgeConfig:
     upload_url: str = DEFAULT_UPLOAD_URL
     api_url: str = DEFAULT_API_URL
     allowed_prefixes: tuple[str, ...] = ()
-    allowed_extensions: frozenset[str] = frozenset(f".{ext}" for ext in DEFAULT_EXTENSIONS.split(","))
+    allowed_extensions: frozenset[str] = _DEFAULT_ALLOWED_EXTENSIONS
     max_object_bytes: int | None = None
     default_project_id: str | None = None
     routes: tuple[Route, ...] = ()

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 
 class TransientFailure(Exception):
     """The one exception the function lets escape: Lambda retries it, then the failure queue.
@@ -18,16 +16,23 @@ class TransientFailure(Exception):
         self.attempts = attempts
 
 
-@dataclass
 class PermanentFailure(Exception):
     """Retrying the same request cannot succeed; an operator must fix something first."""
 
-    reason: str
-    message: str
-    http_status: int | None = None
-    wistia_error: str | None = None
-    wistia_error_code: str | None = None
-    attempts: int = 0
-
-    def __str__(self) -> str:
-        return f"{self.reason}: {self.message}"
+    def __init__(
+        self,
+        reason: str,
+        message: str,
+        *,
+        http_status: int | None = None,
+        wistia_error: str | None = None,
+        wistia_error_code: str | None = None,
+        attempts: int = 0,
+    ):
+        super().__init__(f"{reason}: {message}")
+        self.reason = reason
+        self.message = message
+        self.http_status = http_status
+        self.wistia_error = wistia_error
+        self.wistia_error_code = wistia_error_code
+        self.attempts = attempts

@@ -10,9 +10,8 @@ raises, and both PermanentFailure and TransientFailure are raised, so a later re
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import TYPE_CHECKING, Any, Protocol
+from typing import TYPE_CHECKING, Any, NamedTuple, Protocol
 
 from .deadline import Deadline
 from .errors import TransientFailure
@@ -40,8 +39,7 @@ def idempotency_data(obj: S3Object) -> JsonDict | None:
     return {"bucket": obj.bucket, "key": obj.key, "version": version}
 
 
-@dataclass(frozen=True)
-class CopyOutcome:
+class CopyOutcome(NamedTuple):
     result: CopyResult
     duplicate: bool
     copied_at: str | None

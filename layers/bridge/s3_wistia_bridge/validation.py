@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import unicodedata
-from dataclasses import dataclass
 from enum import StrEnum
+from typing import NamedTuple
 
 from .config import BridgeConfig
 from .models import S3Object
@@ -32,8 +32,7 @@ class Reason(StrEnum):
     OBJECT_MISSING = "object_missing"
 
 
-@dataclass(frozen=True)
-class Rejection:
+class Rejection(NamedTuple):
     reason: Reason
     message: str
 

@@ -26,10 +26,9 @@ import re
 import time
 import urllib.request
 from collections.abc import Callable
-from dataclasses import dataclass
 from datetime import datetime
 from email.utils import parsedate_to_datetime
-from typing import Any
+from typing import Any, NamedTuple
 
 import requests
 from urllib3.exceptions import ConnectTimeoutError, NewConnectionError
@@ -60,8 +59,7 @@ _PERMANENT_REASONS = {
 }
 
 
-@dataclass(frozen=True)
-class RetryNotice:
+class RetryNotice(NamedTuple):
     """Told to the observer before each backoff sleep (logs, metrics)."""
 
     attempt: int
@@ -70,8 +68,7 @@ class RetryNotice:
     delay_seconds: float
 
 
-@dataclass(frozen=True)
-class _Answer:
+class _Answer(NamedTuple):
     """One attempt's classified result."""
 
     result: CopyResult | None = None
