@@ -202,7 +202,9 @@ class AwsJsonClient:
 
 def _json_object(response: requests.Response) -> dict[str, Any]:
     try:
-        document = response.json() if response.content else {}
+        # The JSON protocols answer UTF-8; Response.json() would run charset detection on
+        # bodies under four bytes, such as UpdateItem's `{}`.
+        document = json.loads(response.content) if response.content else {}
     except ValueError:
         return {}
     return document if isinstance(document, dict) else {}
