@@ -63,7 +63,7 @@ demo: setup local-venvs build ## the whole pipeline locally: deploy, upload samp
 chaos: setup ## 1,000 objects under 32% Wistia faults with Lambda's async semantics; prints the ledger
 	$(BIN)/python -m local_stack.chaos --objects 1000 --fault-rate 0.32
 
-bench: setup local-venvs build ## the benchmark figures side by side: a table, and JSON in bench-results.json
+bench: setup local-venvs build $(LAMBDA_STAMP) ## the benchmark figures side by side: a table, and JSON in bench-results.json
 	$(BIN)/python -m bench.run --json bench-results.json
 
 fuzz: setup ## hypothesis: thousands of generated events and keys through the real bridge

@@ -34,8 +34,8 @@ class Plan:
     replay_messages: int
 
 
-FULL = Plan(warm_iterations=400, warm_warmup=50, cold_runs=15, container_events=1000, replay_messages=1000)
-QUICK = Plan(warm_iterations=150, warm_warmup=30, cold_runs=5, container_events=200, replay_messages=200)
+FULL = Plan(warm_iterations=400, warm_warmup=50, cold_runs=21, container_events=1000, replay_messages=1000)
+QUICK = Plan(warm_iterations=150, warm_warmup=30, cold_runs=9, container_events=200, replay_messages=200)
 
 
 @dataclass(frozen=True)
@@ -130,6 +130,18 @@ def rows(results: dict[str, Any]) -> list[Row]:
             "-",
             None,
         ),
+    ]
+    if "dev" in cold:
+        dev = cold["dev"]
+        table.append(
+            Row(
+                f"3. cold start on the dev interpreter ({dev['interpreter'].split(',')[0]})",
+                f"{dev['ratio']:.2f}x  ({dev['handler_ms']:.0f} / {dev['baseline_ms']:.0f} ms)",
+                "-",
+                None,
+            )
+        )
+    table += [
         Row(
             f"4. Secrets Manager calls / {res['events']:,} events",
             str(res["secretsmanager_calls"]),
@@ -184,8 +196,9 @@ def main(argv: list[str] | None = None) -> int:
     print(render(table))
     cold = results["cold_start"]
     print(
-        f"\n{platform.python_implementation()} {cold['python']}, {platform.machine()}; cold start from "
-        f"{cold['code']}; replay with idempotency off, emulator latency 20 ms; {results['seconds']:.0f} s"
+        f"\n{platform.python_implementation()} {platform.python_version()}, {platform.machine()}; cold start "
+        f"on {cold['interpreter']}, from {cold['code']}; replay with idempotency off, emulator latency "
+        f"20 ms; {results['seconds']:.0f} s"
     )
     if args.json:
         document = {
