@@ -1,8 +1,9 @@
 """Values that flow through the bridge: objects, copy requests and outcomes. No I/O here.
 
-Immutable records are NamedTuples across the package: defining one costs about a seventh of a
-frozen dataclass, and the function's cold start pays for every class it defines (`make bench`,
-figure 3). S3Object and CopyRequest stay dataclasses: each keeps a field out of equality or repr.
+Immutable records on the function's cold path are NamedTuples: defining one costs about a
+seventh of a frozen dataclass, and the cold start pays for every class it defines (`make bench`,
+figure 3). S3Object and CopyRequest stay dataclasses: each keeps a field out of equality or repr
+(a NamedTuple would also hand the presigned URL to json.dumps).
 """
 
 from __future__ import annotations
