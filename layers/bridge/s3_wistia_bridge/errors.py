@@ -3,10 +3,8 @@
 from __future__ import annotations
 
 
-class TransientFailure(Exception):
-    """The one exception the function lets escape: Lambda retries it, then the failure queue.
-
-    Worth retrying later: Wistia busy or down, the network, the invocation out of time."""
+class _CopyFailure(Exception):
+    """What both carry: a reason for metrics and records, and a message that names the fix."""
 
     def __init__(self, reason: str, message: str, *, http_status: int | None = None, attempts: int = 0):
         super().__init__(f"{reason}: {message}")
@@ -16,7 +14,13 @@ class TransientFailure(Exception):
         self.attempts = attempts
 
 
-class PermanentFailure(Exception):
+class TransientFailure(_CopyFailure):
+    """The one exception the function lets escape: Lambda retries it, then the failure queue.
+
+    Worth retrying later: Wistia busy or down, the network, the invocation out of time."""
+
+
+class PermanentFailure(_CopyFailure):
     """Retrying the same request cannot succeed; an operator must fix something first."""
 
     def __init__(
@@ -29,10 +33,6 @@ class PermanentFailure(Exception):
         wistia_error_code: str | None = None,
         attempts: int = 0,
     ):
-        super().__init__(f"{reason}: {message}")
-        self.reason = reason
-        self.message = message
-        self.http_status = http_status
+        super().__init__(reason, message, http_status=http_status, attempts=attempts)
         self.wistia_error = wistia_error
         self.wistia_error_code = wistia_error_code
-        self.attempts = attempts
