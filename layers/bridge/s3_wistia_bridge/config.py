@@ -134,6 +134,7 @@ class BridgeConfig(NamedTuple):
         for bucket in buckets:
             if not _BUCKET_NAME.match(bucket):
                 raise ConfigError(f"ALLOWED_BUCKETS: {bucket!r} is not a valid S3 bucket name")
+        extensions = reader.csv("ALLOWED_EXTENSIONS")
         default_project = reader.text("WISTIA_PROJECT_ID")
         if default_project is not None:
             _check_project_id("WISTIA_PROJECT_ID", default_project)
@@ -145,9 +146,7 @@ class BridgeConfig(NamedTuple):
             upload_url=_base_url("WISTIA_UPLOAD_URL", reader.text("WISTIA_UPLOAD_URL") or DEFAULT_UPLOAD_URL),
             api_url=_base_url("WISTIA_API_URL", reader.text("WISTIA_API_URL") or DEFAULT_API_URL),
             allowed_prefixes=_prefixes(reader.csv("ALLOWED_PREFIXES")),
-            allowed_extensions=_extensions(
-                reader.csv("ALLOWED_EXTENSIONS") or tuple(DEFAULT_EXTENSIONS.split(","))
-            ),
+            allowed_extensions=_extensions(extensions) if extensions else _DEFAULT_ALLOWED_EXTENSIONS,
             max_object_bytes=reader.optional_integer("MAX_OBJECT_BYTES", minimum=1),
             default_project_id=default_project,
             routes=_routes(reader.text("WISTIA_ROUTES")),
