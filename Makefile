@@ -8,7 +8,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: help setup lint typecheck unit test clean lock local-venvs demo e2e chaos fuzz bench
+.PHONY: help setup lint typecheck unit test clean lock local-venvs demo e2e chaos fuzz bench docs
 
 help: ## list the targets
 	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-14s %s\n", $$1, $$2}'
@@ -31,6 +31,9 @@ lock: ## re-resolve requirements/dev.txt into requirements/dev.lock
 lint: setup ## ruff lint and format check
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
+
+docs: setup ## regenerate the docs' sections derived from code (reason and configuration tables)
+	$(BIN)/python mk/docs.py
 
 typecheck: setup ## mypy (strict on the package)
 	$(BIN)/mypy

@@ -9,10 +9,16 @@ figure 3). S3Object and CopyRequest stay dataclasses: each keeps a field out of 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from enum import StrEnum
 from typing import Any, NamedTuple
 
 JsonDict = dict[str, Any]
+
+
+def utc_timestamp(when: datetime | None = None, timespec: str = "milliseconds") -> str:
+    """ISO 8601 in UTC with a `Z`, as AWS writes event times (`now` when `when` is None)."""
+    return (when or datetime.now(UTC)).astimezone(UTC).isoformat(timespec=timespec).replace("+00:00", "Z")
 
 
 @dataclass(frozen=True)

@@ -1,0 +1,223 @@
+"""The one vocabulary of failure reasons: each with its class and what an operator should do.
+
+Every failure the bridge raises, records or counts carries one of these; the operator tools
+filter on them, and the runbook's table is generated from them (`make docs`, checked by a test).
+Rejections (the allowlist saying no) are not failures: they have their own codes in
+`validation.Reason`.
+"""
+
+from __future__ import annotations
+
+import re
+from enum import StrEnum
+
+
+class ReasonClass(StrEnum):
+    """Whether replaying without a fix can work."""
+
+    PERMANENT = "permanent"  # an operator must fix something first
+    TRANSIENT = "transient"  # the same request may succeed later
+    UNKNOWN = "unknown"  # Lambda gave up without the bridge saying why
+
+
+class FailureReason(StrEnum):
+    """A failure's stable code (logs, metrics, failure records), its class, and its fix."""
+
+    reason_class: ReasonClass
+    happened: str
+    advice: str
+
+    def __new__(cls, value: str, reason_class: ReasonClass, happened: str, advice: str) -> FailureReason:
+        member = str.__new__(cls, value)
+        member._value_ = value
+        member.reason_class = reason_class
+        member.happened = happened
+        member.advice = advice
+        return member
+
+    # --- transient: the same request may succeed later -------------------------------------------
+    WISTIA_RATE_LIMITED = (
+        "wistia_rate_limited",
+        ReasonClass.TRANSIENT,
+        "Wistia answered 429 or 503 through every attempt",
+        "Nothing if the burst is over; for lasting 429s lower the delivery concurrency first, "
+        "then replay with a low `--concurrency`.",
+    )
+    WISTIA_SERVER_ERROR = (
+        "wistia_server_error",
+        ReasonClass.TRANSIENT,
+        "Wistia answered 5xx through every attempt",
+        "Nothing if Wistia is back (status.wistia.com); replay.",
+    )
+    WISTIA_TIMEOUT = (
+        "wistia_timeout",
+        ReasonClass.TRANSIENT,
+        "Wistia did not answer in time (connect or read timeout, HTTP 408)",
+        "Check Wistia's status and the function's network (VPC egress or NAT); replay.",
+    )
+    WISTIA_CONNECTION_ERROR = (
+        "wistia_connection_error",
+        ReasonClass.TRANSIENT,
+        "the connection to Wistia failed",
+        "Check Wistia's status and the function's network (VPC egress or NAT); replay.",
+    )
+    DEADLINE_EXHAUSTED = (
+        "deadline_exhausted",
+        ReasonClass.TRANSIENT,
+        "the invocation had no time left for another attempt",
+        "Raise the `FunctionTimeout` parameter or lower `WistiaReadTimeoutSeconds` / "
+        "`WistiaMaxAttempts`; replay.",
+    )
+    FUNCTION_TIMEOUT = (
+        "function_timeout",
+        ReasonClass.TRANSIENT,
+        "Lambda stopped the function at its timeout",
+        "Raise the `FunctionTimeout` parameter; replay.",
+    )
+    SECRET_UNAVAILABLE = (
+        "secret_unavailable",
+        ReasonClass.TRANSIENT,
+        "Secrets Manager could not be read (throttled, permission, KMS)",
+        "Check that the secret exists and the role's `secretsmanager:GetSecretValue` "
+        "(and `kms:Decrypt`); replay.",
+    )
+    S3_UNAVAILABLE = (
+        "s3_unavailable",
+        ReasonClass.TRANSIENT,
+        "the function's own S3 call (HeadObject for object metadata, signing a URL for url_import) failed",
+        "Check S3's status and the role's credentials; replay.",
+    )
+    FAILURE_QUEUE_UNAVAILABLE = (
+        "failure_queue_unavailable",
+        ReasonClass.TRANSIENT,
+        "the function could not write a failure record",
+        "Check the queue and the role's `sqs:SendMessage`; replay.",
+    )
+    DUPLICATE_IN_PROGRESS = (
+        "duplicate_in_progress",
+        ReasonClass.TRANSIENT,
+        "another invocation was copying the same object version at that moment",
+        "Nothing: a retry or a replay answers `duplicate` once the first copy finished.",
+    )
+    # --- unknown: Lambda gave up without the bridge's own reason ---------------------------------
+    RETRIES_EXHAUSTED = (
+        "retries_exhausted",
+        ReasonClass.UNKNOWN,
+        "Lambda gave up after its retries without the bridge's error (throttled, paused, crashed)",
+        "Unpause or raise the concurrency; read the function's logs for a crash; replay.",
+    )
+    EVENT_AGE_EXCEEDED = (
+        "event_age_exceeded",
+        ReasonClass.UNKNOWN,
+        "the event waited longer than Lambda's maximum event age (throttled or paused)",
+        "Unpause or raise the concurrency; replay.",
+    )
+    FUNCTION_ERROR = (
+        "function_error",
+        ReasonClass.UNKNOWN,
+        "the function failed with an error that is not the bridge's (a crash, an import error)",
+        "Read the function's logs for the error named in the message; fix or redeploy; replay.",
+    )
+    # --- permanent: an operator must fix something first -----------------------------------------
+    WISTIA_VIDEO_LIMIT = (
+        "wistia_video_limit",
+        ReasonClass.PERMANENT,
+        "the Wistia account is full",
+        "Raise the plan's limit or archive videos in Wistia; replay.",
+    )
+    WISTIA_UNAUTHORIZED = (
+        "wistia_unauthorized",
+        ReasonClass.PERMANENT,
+        "the token was refused twice, also after re-reading the secret",
+        'Put a valid token in the secret (`{"access_token": "..."}`); replay.',
+    )
+    WISTIA_FORBIDDEN = (
+        "wistia_forbidden",
+        ReasonClass.PERMANENT,
+        "the token lacks permission, or s3_copy is not enabled on the account",
+        "Give the token upload permission; ask Wistia to enable s3_copy (or deploy with "
+        "`CopyMode=url_import`); replay.",
+    )
+    WISTIA_NOT_FOUND = (
+        "wistia_not_found",
+        ReasonClass.PERMANENT,
+        "Wistia could not find the object or the project",
+        "Check that the bucket policy grants Wistia read access to the object and that the "
+        "`WistiaProjectId` / `WistiaRoutes` project ids exist; replay.",
+    )
+    WISTIA_BAD_REQUEST = (
+        "wistia_bad_request",
+        ReasonClass.PERMANENT,
+        "Wistia refused the request itself (HTTP 400); with url_import, often a presigned URL "
+        "that expired or could not be fetched",
+        "Read the `message` (Wistia's error, redacted); fix the object, the route or the role's "
+        "`s3:GetObject`; replay (a replay signs a fresh URL).",
+    )
+    WISTIA_UNPROCESSABLE = (
+        "wistia_unprocessable",
+        ReasonClass.PERMANENT,
+        "Wistia refused the request's content (HTTP 422)",
+        "Read the `message`; fix the name, project or contact of the route; replay.",
+    )
+    WISTIA_HTTP_ERROR = (
+        "wistia_http_error",
+        ReasonClass.PERMANENT,
+        "Wistia answered another 4xx status (the record's `http.status` says which)",
+        "Read the `message` and the status; fix what it names; replay.",
+    )
+    WISTIA_AMBIGUOUS = (
+        "wistia_ambiguous",
+        ReasonClass.PERMANENT,
+        "a copy request got no answer and several medias of that name appeared since: the bridge "
+        "would not guess which is this object's",
+        "In Wistia, look at the medias of that name: if one is this object's, delete the extra ones "
+        "and discard the message; if none is, replay.",
+    )
+    S3_ACCESS_DENIED = (
+        "s3_access_denied",
+        ReasonClass.PERMANENT,
+        "S3 refused the function's own HeadObject (missing `s3:GetObject`, a bucket policy deny, KMS)",
+        "Fix the permission and replay; if the object was deleted, discard the message.",
+    )
+    SECRET_MALFORMED = (
+        "secret_malformed",
+        ReasonClass.PERMANENT,
+        'the secret is neither a bare token nor `{"access_token": "..."}`',
+        "Fix the secret's format; replay.",
+    )
+    MALFORMED_EVENT = (
+        "malformed_event",
+        ReasonClass.PERMANENT,
+        "the function was invoked with something it cannot read",
+        "Not replayable: find who sent it, then discard the message.",
+    )
+
+    @classmethod
+    def parse(cls, text: str | None) -> FailureReason | None:
+        """The reason a text names: its own value, or an older record's `wistia_http_<status>`."""
+        if not text:
+            return None
+        named = next((reason for reason in cls if reason.value == text), None)
+        if named is None and _LEGACY_HTTP_REASON.match(text):
+            return cls.WISTIA_HTTP_ERROR
+        return named
+
+
+# Records written before the vocabulary named each other 4xx status in the reason itself.
+_LEGACY_HTTP_REASON = re.compile(r"^wistia_http_\d{3}$")
+
+
+def reason_class(reason: FailureReason | None) -> ReasonClass:
+    return reason.reason_class if reason is not None else ReasonClass.UNKNOWN
+
+
+def runbook_table() -> str:
+    """The runbook's reason table (docs/runbook.md), one row per reason, grouped by class."""
+    rows = ["| reason | class | what happened | what to do before replaying |", "| --- | --- | --- | --- |"]
+    for group in (ReasonClass.TRANSIENT, ReasonClass.UNKNOWN, ReasonClass.PERMANENT):
+        rows.extend(
+            f"| `{reason.value}` | {group.value} | {reason.happened} | {reason.advice} |"
+            for reason in FailureReason
+            if reason.reason_class is group
+        )
+    return "\n".join(rows)
