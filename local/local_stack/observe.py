@@ -7,6 +7,9 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import Any
 
+from s3_wistia_bridge.events import parse_event
+from s3_wistia_bridge.models import S3Object
+
 from .harness import LocalStack
 
 
@@ -16,31 +19,38 @@ class Observed:
     detail: str
 
 
+PENDING = Observed("pending", "")
+
+
 def observe(stack: LocalStack, keys: Iterable[str]) -> dict[str, Observed]:
+    # The first source that knows a key tells its outcome: a copy outranks a queued failure (it
+    # was replayed), and a queued failure outranks a rejection.
+    sources = (_copied(stack), _queued_by_key(stack), _rejected(stack))
+    return {key: next((source[key] for source in sources if key in source), PENDING) for key in keys}
+
+
+def _copied(stack: LocalStack) -> dict[str, Observed]:
     assert stack.emulator is not None  # noqa: S101 - the stack is running
-    copied = {
-        r["form"].get("source_file"): r["hashed_id"]
+    return {
+        r["form"].get("source_file"): Observed("copied", f"hashed_id {r['hashed_id']}")
         for r in stack.emulator.requests()
         if r["path"] == "/s3_copy" and r["status"] == 200
     }
-    rejected = {
-        str(r.get("object", "")).removeprefix(f"s3://{stack.bucket}/"): str(r.get("reason"))
+
+
+def _rejected(stack: LocalStack) -> dict[str, Observed]:
+    return {
+        str(r.get("object", "")).removeprefix(f"s3://{stack.bucket}/"): Observed(
+            "rejected", str(r.get("reason"))
+        )
         for r in stack.function_logs()
         if r.get("message") == "rejected"
     }
-    queued = {key: reason for key, reason in (_queued(body) for body in stack.queue_messages()) if key}
-    found = {}
-    for key in keys:
-        if key in copied:
-            found[key] = Observed("copied", f"hashed_id {copied[key]}")
-        elif key in queued:
-            kind, reason = queued[key]
-            found[key] = Observed(kind, reason)
-        elif key in rejected:
-            found[key] = Observed("rejected", rejected[key])
-        else:
-            found[key] = Observed("pending", "")
-    return found
+
+
+def _queued_by_key(stack: LocalStack) -> dict[str, Observed]:
+    queued = (_queued(body) for body in stack.queue_messages())
+    return {key: Observed(*outcome) for key, outcome in queued if key}
 
 
 def wait_for(
@@ -66,9 +76,6 @@ def _queued(body: dict[str, Any]) -> tuple[str | None, tuple[str, str]]:
         return (body.get("object") or {}).get("key"), ("permanent_failure", str(body.get("reason")))
     payload = body.get("requestPayload")
     if isinstance(payload, dict):
-        from s3_wistia_bridge.events import parse_event  # noqa: PLC0415
-        from s3_wistia_bridge.models import S3Object  # noqa: PLC0415
-
         objects = [item for item in parse_event(payload) if isinstance(item, S3Object)]
         error = (body.get("responsePayload") or {}).get("errorMessage", "")
         if objects:
