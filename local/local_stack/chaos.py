@@ -134,72 +134,93 @@ def _run(
     replay_concurrency: int,
     started: float,
 ) -> ChaosReport:
-    from s3_wistia_bridge.operator.cli import main as operator_cli  # noqa: PLC0415
     from s3_wistia_bridge.runtime import build_bridge, handle  # noqa: PLC0415
 
     env |= _resources(emulator.url, config)
     os.environ.update(env)
+    queue_url = env["FAILURE_QUEUE_URL"]
     accepted = [f"chaos/{i:05d} clip+{i % 7}.mp4" for i in range(config.objects)]
     refused = [f"chaos/{i:05d}-notes.txt" for i in range(config.rejected)]
-    events = [_s3_event(key, i) for i, key in enumerate(accepted + refused)]
-    random.Random(config.seed).shuffle(events)
     emulator.set_faults(_faults(config.fault_rate), seed=config.seed)
 
     def build_handler() -> Any:
         bridge = build_bridge(os.environ)
         return lambda event, context: handle(bridge, event, context)
 
-    lam = AsyncLambda(build_handler, env["FAILURE_QUEUE_URL"], config.duplicate_rate, config.seed)
-    deliveries = [delivery for event in events for delivery in lam.deliveries(event)]
-    random.Random(config.seed + 1).shuffle(deliveries)  # duplicates arrive at other times
-    with ThreadPoolExecutor(max_workers=config.workers) as pool:
-        list(pool.map(lam.invoke_async, deliveries))
+    lam = AsyncLambda(build_handler, queue_url, config.duplicate_rate, config.seed)
+    _deliver(lam, accepted + refused, config)
     chaos_seconds = time.monotonic() - started
     faulted = Counter(str(r["fault"]) for r in emulator.requests() if r.get("fault"))
 
     emulator.reset_faults()
-    queued = _queue_depth(env["FAILURE_QUEUE_URL"])
-    replay_status = operator_cli(
-        [
-            "replay",
-            "--queue-url",
-            env["FAILURE_QUEUE_URL"],
-            "--local",
-            "--no-progress",
-            "--concurrency",
-            str(replay_concurrency),
-            "--json",
-        ]
-    )
-    media_per_key = Counter(str(m["source"]["source_file"]) for m in emulator.medias())
-    paths = Counter(str(r["path"]) for r in emulator.requests())
+    queued = _queue_depth(queue_url)
+    replay_status = _replay(queue_url, replay_concurrency)
     report = ChaosReport(config)
     report.figures = {
         "accepted objects": len(accepted),
         "rejected objects": len(refused),
-        "deliveries (incl. duplicates)": lam.counts["deliveries"],
-        "duplicate deliveries": lam.counts["duplicate_deliveries"],
-        "invocations (incl. Lambda retries)": lam.counts["invocations"],
-        "invocations that raised": lam.counts["invocation_errors"],
-        "Wistia copy requests": paths["/s3_copy"],
-        "Data API lookups (after unanswered copies)": paths["/v1/medias.json"],
-        "faults injected": sum(faulted.values()),
-        "fault share of copy requests": f"{sum(faulted.values()) / max(paths['/s3_copy'], 1):.0%}",
-        "faults by kind": dict(sorted(faulted.items())),
+        **{label: lam.counts[count] for label, count in _LAMBDA_FIGURES.items()},
+        **_wistia_figures(emulator, faulted),
         "on-failure records queued": lam.counts["on_failure_records"],
         "queue depth before replay": queued,
         "replay exit status": replay_status,
-        "queue depth after replay": _queue_depth(env["FAILURE_QUEUE_URL"]),
-        "medias in Wistia": sum(media_per_key.values()),
-        "lost": sum(1 for key in accepted if media_per_key[key] == 0),
-        "duplicated": sum(1 for key in accepted if media_per_key[key] > 1),
-        "rejected_sent": sum(
-            1 for r in emulator.requests() if str(r["form"].get("source_file")).endswith(".txt")
-        ),
+        "queue depth after replay": _queue_depth(queue_url),
+        **_ledger(emulator, accepted),
         "seconds": round(time.monotonic() - started, 1),
         "seconds under faults": round(chaos_seconds, 1),
     }
     return report
+
+
+# Ledger label -> AsyncLambda count.
+_LAMBDA_FIGURES = {
+    "deliveries (incl. duplicates)": "deliveries",
+    "duplicate deliveries": "duplicate_deliveries",
+    "invocations (incl. Lambda retries)": "invocations",
+    "invocations that raised": "invocation_errors",
+}
+
+
+def _deliver(lam: AsyncLambda, keys: list[str], config: ChaosConfig) -> None:
+    """Every key's event, some twice, in a seeded random order, over `config.workers` threads."""
+    events = [_s3_event(key, i) for i, key in enumerate(keys)]
+    random.Random(config.seed).shuffle(events)
+    deliveries = [delivery for event in events for delivery in lam.deliveries(event)]
+    random.Random(config.seed + 1).shuffle(deliveries)  # duplicates arrive at other times
+    with ThreadPoolExecutor(max_workers=config.workers) as pool:
+        list(pool.map(lam.invoke_async, deliveries))
+
+
+def _replay(queue_url: str, concurrency: int) -> int:
+    """The operator's `replay --local` over the failure queue; its exit status."""
+    from s3_wistia_bridge.operator.cli import main as operator_cli  # noqa: PLC0415
+
+    argv = ["replay", "--queue-url", queue_url, "--local", "--no-progress"]
+    return operator_cli([*argv, "--concurrency", str(concurrency), "--json"])
+
+
+def _wistia_figures(emulator: WistiaEmulator, faulted: Counter[str]) -> dict[str, Any]:
+    paths = Counter(str(r["path"]) for r in emulator.requests())
+    injected = sum(faulted.values())
+    return {
+        "Wistia copy requests": paths["/s3_copy"],
+        "Data API lookups (after unanswered copies)": paths["/v1/medias.json"],
+        "faults injected": injected,
+        "fault share of copy requests": f"{injected / max(paths['/s3_copy'], 1):.0%}",
+        "faults by kind": dict(sorted(faulted.items())),
+    }
+
+
+def _ledger(emulator: WistiaEmulator, accepted: list[str]) -> dict[str, int]:
+    """The promise: each accepted key is one media, and no rejected object reached Wistia."""
+    media_per_key = Counter(str(m["source"]["source_file"]) for m in emulator.medias())
+    sent = (str(r["form"].get("source_file")) for r in emulator.requests())
+    return {
+        "medias in Wistia": sum(media_per_key.values()),
+        "lost": sum(1 for key in accepted if media_per_key[key] == 0),
+        "duplicated": sum(1 for key in accepted if media_per_key[key] > 1),
+        "rejected_sent": sum(1 for source_file in sent if source_file.endswith(".txt")),
+    }
 
 
 def _faults(rate: float) -> Faults:
