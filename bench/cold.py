@@ -10,6 +10,7 @@ as a second pair.
 
 from __future__ import annotations
 
+import functools
 import json
 import os
 import statistics
@@ -63,10 +64,25 @@ def _version(python: str) -> str:
     return f"python {version}, boto3 {boto3_version}"
 
 
+# (sample name, interpreter, environment)
+Kind = tuple[str, str, dict[str, str]]
+Samples = dict[str, list[dict[str, Any]]]
+
+
 def cold_start(stack: Stack, runs: int, scratch: Path) -> dict[str, Any]:
     paths, source = code_paths()
     built = source.startswith("built")
     runtime = str(RUNTIME_PYTHON) if built and RUNTIME_PYTHON.is_file() else None
+    kinds = _kinds(_environments(stack, paths, built, scratch), runtime)
+    samples = _sample(kinds, runs)
+    result = _summary(samples, runs, source, runtime)
+    if runtime:
+        result["dev"] = _dev_summary(samples)
+    return result
+
+
+def _environments(stack: Stack, paths: list[Path], built: bool, scratch: Path) -> dict[str, dict[str, str]]:
+    """Each child kind's environment: the handler with and without idempotency, the baseline."""
     # Bytecode goes to scratch, never into the artifacts (whose .pyc files Lambda reads); a
     # first, unmeasured run of each kind warms it.
     pycache = scratch / "pycache"
@@ -76,35 +92,55 @@ def cold_start(stack: Stack, runs: int, scratch: Path) -> dict[str, Any]:
     # From the source, the layer folder has no `requests`: the dev venv's serves both sides.
     baseline_path = {"PYTHONPATH": str(paths[1])} if built else {}
     with_idempotency = base | stack.process_env(idempotency=True)
-    envs = {
+    return {
         "handler": with_idempotency | handler_path,
         "baseline": with_idempotency | baseline_path,
         "no_idempotency": base | stack.process_env(idempotency=False) | handler_path,
     }
-    # (sample name, interpreter, environment); the dev interpreter's pair only beside the runtime's.
+
+
+def _kinds(envs: dict[str, dict[str, str]], runtime: str | None) -> list[Kind]:
+    """Every kind on the runtime's interpreter (else the dev one); the dev interpreter's
+    handler/baseline pair only beside the runtime's."""
     kinds = [(kind, runtime or sys.executable, env) for kind, env in envs.items()]
     if runtime:
         kinds += [(f"dev_{kind}", sys.executable, envs[kind]) for kind in ("handler", "baseline")]
-    samples: dict[str, list[dict[str, Any]]] = {name: [] for name, _, _ in kinds}
+    return kinds
+
+
+def _sample(kinds: list[Kind], runs: int) -> Samples:
+    """`runs` measured rounds after one warm-up round, the order of the kinds reversed every
+    other round."""
+    samples: Samples = {name: [] for name, _, _ in kinds}
     for i in range(runs + 1):
         for name, python, env in kinds if i % 2 == 0 else reversed(kinds):
-            event = s3_event(f"cold/{name}/{i:04d} start.mp4", i)
-            result = _run(python, "baseline" if name.endswith("baseline") else "handler", env, event)
-            if not name.endswith("baseline") and result["outcome"] != "copied":
-                raise RuntimeError(f"cold start ({name}): the first event was not copied: {result}")
+            result = _measure(name, python, env, i)
             if i > 0:
                 samples[name].append(result)
-    package = samples["handler"][0]["package"]
+    return samples
 
-    def median(name: str, field: str = "ms") -> float:
-        return float(statistics.median(r[field] for r in samples[name]))
 
+def _measure(name: str, python: str, env: dict[str, str], i: int) -> dict[str, Any]:
+    child = "baseline" if name.endswith("baseline") else "handler"
+    result = _run(python, child, env, s3_event(f"cold/{name}/{i:04d} start.mp4", i))
+    if child == "handler" and result["outcome"] != "copied":
+        raise RuntimeError(f"cold start ({name}): the first event was not copied: {result}")
+    return result
+
+
+def _median(samples: Samples, name: str, field: str = "ms") -> float:
+    return float(statistics.median(r[field] for r in samples[name]))
+
+
+def _summary(samples: Samples, runs: int, source: str, runtime: str | None) -> dict[str, Any]:
+    median = functools.partial(_median, samples)
     handler_ms, baseline_ms = median("handler"), median("baseline")
-    result = {
+    label = " (the Lambda runtime's)" if runtime else ""
+    return {
         "runs": runs,
         "code": source,
-        "package_loaded_from": os.path.relpath(package, ROOT),
-        "interpreter": _version(runtime or sys.executable) + (" (the Lambda runtime's)" if runtime else ""),
+        "package_loaded_from": os.path.relpath(samples["handler"][0]["package"], ROOT),
+        "interpreter": _version(runtime or sys.executable) + label,
         "handler_ms": round(handler_ms, 1),
         "handler_import_ms": round(median("handler", "import_ms"), 1),
         "baseline_ms": round(baseline_ms, 1),
@@ -115,11 +151,14 @@ def cold_start(stack: Stack, runs: int, scratch: Path) -> dict[str, Any]:
         "no_idempotency_ms": round(median("no_idempotency"), 1),
         "no_idempotency_ratio": round(median("no_idempotency") / baseline_ms, 3),
     }
-    if runtime:
-        result["dev"] = {
-            "interpreter": _version(sys.executable),
-            "handler_ms": round(median("dev_handler"), 1),
-            "baseline_ms": round(median("dev_baseline"), 1),
-            "ratio": round(median("dev_handler") / median("dev_baseline"), 3),
-        }
-    return result
+
+
+def _dev_summary(samples: Samples) -> dict[str, Any]:
+    """The handler/baseline pair on the dev interpreter."""
+    handler_ms, baseline_ms = _median(samples, "dev_handler"), _median(samples, "dev_baseline")
+    return {
+        "interpreter": _version(sys.executable),
+        "handler_ms": round(handler_ms, 1),
+        "baseline_ms": round(baseline_ms, 1),
+        "ratio": round(handler_ms / baseline_ms, 3),
+    }
