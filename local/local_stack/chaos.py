@@ -30,7 +30,11 @@ from datetime import UTC, datetime
 from typing import Any
 
 import boto3
+from moto.server import ThreadedMotoServer
 from s3_wistia_bridge.events import s3_notification
+from s3_wistia_bridge.observability import logger
+from s3_wistia_bridge.operator.cli import main as operator_cli
+from s3_wistia_bridge.runtime import build_bridge, handle
 from wistia_emulator import Faults, WistiaEmulator
 
 TOKEN = "chaos-token-0123456789abcdef"  # noqa: S105 - the emulator's, not a real secret
@@ -111,8 +115,6 @@ class AsyncLambda:
 
 def run_chaos(config: ChaosConfig, replay_concurrency: int = 8) -> ChaosReport:
     """Run the scenario against a fresh moto server and emulator; both are stopped at the end."""
-    from moto.server import ThreadedMotoServer  # noqa: PLC0415 - a test dependency
-
     started = time.monotonic()
     logging.getLogger("werkzeug").setLevel(logging.ERROR)  # moto's per-request access log
     server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
@@ -134,8 +136,6 @@ def _run(
     replay_concurrency: int,
     started: float,
 ) -> ChaosReport:
-    from s3_wistia_bridge.runtime import build_bridge, handle  # noqa: PLC0415
-
     env |= _resources(emulator.url, config)
     os.environ.update(env)
     queue_url = env["FAILURE_QUEUE_URL"]
@@ -143,11 +143,7 @@ def _run(
     refused = [f"chaos/{i:05d}-notes.txt" for i in range(config.rejected)]
     emulator.set_faults(_faults(config.fault_rate), seed=config.seed)
 
-    def build_handler() -> Any:
-        bridge = build_bridge(os.environ)
-        return lambda event, context: handle(bridge, event, context)
-
-    lam = AsyncLambda(build_handler, queue_url, config.duplicate_rate, config.seed)
+    lam = AsyncLambda(_build_handler, queue_url, config.duplicate_rate, config.seed)
     _deliver(lam, accepted + refused, config)
     chaos_seconds = time.monotonic() - started
     faulted = Counter(str(r["fault"]) for r in emulator.requests() if r.get("fault"))
@@ -172,6 +168,12 @@ def _run(
     return report
 
 
+def _build_handler() -> Any:
+    """One container's handler: its own bridge, built from the environment `_run` set."""
+    bridge = build_bridge(os.environ)
+    return lambda event, context: handle(bridge, event, context)
+
+
 # Ledger label -> AsyncLambda count.
 _LAMBDA_FIGURES = {
     "deliveries (incl. duplicates)": "deliveries",
@@ -193,8 +195,6 @@ def _deliver(lam: AsyncLambda, keys: list[str], config: ChaosConfig) -> None:
 
 def _replay(queue_url: str, concurrency: int) -> int:
     """The operator's `replay --local` over the failure queue; its exit status."""
-    from s3_wistia_bridge.operator.cli import main as operator_cli  # noqa: PLC0415
-
     argv = ["replay", "--queue-url", queue_url, "--local", "--no-progress"]
     return operator_cli([*argv, "--concurrency", str(concurrency), "--json"])
 
@@ -283,8 +283,6 @@ def _environment(endpoint: str) -> Iterator[dict[str, str]]:
     }
     saved = dict(os.environ)
     os.environ.update(env)
-    from s3_wistia_bridge.observability import logger  # noqa: PLC0415
-
     level = logger.log_level
     logger.setLevel("CRITICAL")  # tens of thousands of lines otherwise; the ledger tells the story
     try:

@@ -11,6 +11,7 @@ import os
 import sys
 import time
 
+from s3_wistia_bridge.operator.cli import main as cli
 from wistia_emulator import FaultRule
 
 from .harness import LocalStack, LocalStackError
@@ -104,8 +105,6 @@ def matches(found: dict[str, Observed], expected: dict[str, str]) -> bool:
 
 
 def replay(stack: LocalStack) -> int:
-    from s3_wistia_bridge.operator.cli import main as cli  # noqa: PLC0415
-
     os.environ.update(stack.aws_env())
     argv = ["replay", "--queue-url", stack.queue_url, "--function-name", stack.function_name]
     say("$ s3-wistia-bridge " + " ".join(argv))
