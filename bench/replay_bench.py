@@ -16,16 +16,21 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-from .stack import REGION, Stack, environment, s3_event
+import boto3
+from local_stack.harness import start_ministack, stop_ministack
+from s3_wistia_bridge.errors import PermanentFailure
+from s3_wistia_bridge.events import parse_event
+from s3_wistia_bridge.failures import failure_record
+from s3_wistia_bridge.operator import queue as queue_module
+from s3_wistia_bridge.operator.cli import main
+
+from . import REGION
+from .stack import Stack, environment, s3_event
 
 
 def _bodies(label: str, count: int) -> list[str]:
     """`count` failures about distinct objects: half the bridge's own failure records, half
     Lambda's on-failure records (the two kinds the queue holds)."""
-    from s3_wistia_bridge.errors import PermanentFailure  # noqa: PLC0415
-    from s3_wistia_bridge.events import parse_event  # noqa: PLC0415
-    from s3_wistia_bridge.failures import failure_record  # noqa: PLC0415
-
     bodies: list[str] = []
     for i in range(count):
         event = s3_event(f"replay/{label}/{i:05d} clip.mp4", i)
@@ -48,9 +53,6 @@ def _bodies(label: str, count: int) -> list[str]:
 @contextlib.contextmanager
 def ministack_queue(scratch: Path) -> Iterator[tuple[Any, str]]:
     """An SQS client and a failure queue in ministack (own process group, stopped at the end)."""
-    import boto3  # noqa: PLC0415
-    from local_stack.harness import start_ministack, stop_ministack  # noqa: PLC0415
-
     process, endpoint = start_ministack(scratch)
     try:
         sqs = boto3.client("sqs", region_name=REGION, endpoint_url=endpoint)
@@ -70,9 +72,6 @@ def _fill(sqs: Any, queue_url: str, label: str, count: int) -> None:
 def _replay(
     stack: Stack, sqs: Any, queue_url: str, concurrency: int, idempotency: bool
 ) -> tuple[float, dict[str, Any]]:
-    from s3_wistia_bridge.operator import queue as queue_module  # noqa: PLC0415
-    from s3_wistia_bridge.operator.cli import main  # noqa: PLC0415
-
     argv = ["replay", "--queue-url", queue_url, "--local", "--no-progress", "--json"]
     argv += ["--concurrency", str(concurrency)]
     out = io.StringIO()

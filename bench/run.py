@@ -18,9 +18,11 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from .stack import ROOT, prepare_process_environment
-
-prepare_process_environment()  # before boto3 or Powertools is imported
+from .artifacts import artifact_sizes
+from .cold import cold_start
+from .replay_bench import replay_throughput
+from .stack import ROOT, local_stack
+from .warm import resource_counts, warm_overhead
 
 SCRATCH = ROOT / ".tmp" / "bench"
 
@@ -51,12 +53,6 @@ class Row:
 
 
 def run(plan: Plan) -> dict[str, Any]:
-    from .artifacts import artifact_sizes  # noqa: PLC0415
-    from .cold import cold_start  # noqa: PLC0415
-    from .replay_bench import replay_throughput  # noqa: PLC0415
-    from .stack import local_stack  # noqa: PLC0415
-    from .warm import resource_counts, warm_overhead  # noqa: PLC0415
-
     started = time.perf_counter()
     results: dict[str, Any] = {}
     SCRATCH.mkdir(parents=True, exist_ok=True)

@@ -17,39 +17,24 @@ from pathlib import Path
 from types import ModuleType
 from typing import Any
 
+import boto3
+import requests
 from s3_wistia_bridge.events import s3_notification
+from wistia_emulator import WistiaEmulator
+
+from . import BASE_ENV, REGION
 
 ROOT = Path(__file__).resolve().parent.parent
 TOKEN = "bench-token-0123456789abcdef"  # noqa: S105 - the emulator's, not a real secret
 BUCKET = "bench-videos"
-REGION = "us-east-1"
 TABLE = "bench-idempotency"
 PROJECT = "benchproj01"
-
-# What every process of the suite runs with (set before boto3 or Powertools is imported): fake
-# credentials, tracing off as in the tests, logging at INFO as deployed.
-BASE_ENV = {
-    "AWS_ACCESS_KEY_ID": "test",
-    "AWS_SECRET_ACCESS_KEY": "test",
-    "AWS_REGION": REGION,
-    "AWS_DEFAULT_REGION": REGION,
-    "POWERTOOLS_TRACE_DISABLED": "true",
-    "POWERTOOLS_SERVICE_NAME": "s3-wistia-bridge",
-    "POWERTOOLS_METRICS_NAMESPACE": "S3WistiaBridge",
-    "POWERTOOLS_LOG_LEVEL": "INFO",
-}
-
-
-def prepare_process_environment() -> None:
-    os.environ.update(BASE_ENV)
-    for name in ("AWS_PROFILE", "AWS_SESSION_TOKEN", "AWS_CONFIG_FILE", "AWS_SHARED_CREDENTIALS_FILE"):
-        os.environ.pop(name, None)
 
 
 @dataclass
 class Stack:
     moto_url: str
-    emulator: Any  # wistia_emulator.WistiaEmulator
+    emulator: WistiaEmulator
     queue_url: str
     secret_arn: str
     clients: dict[str, Any] = field(default_factory=dict, repr=False)
@@ -82,8 +67,6 @@ def _free_port() -> int:
 def moto_process() -> Iterator[str]:
     """moto's server in its own process (its own core and GIL: an in-process moto would compete
     with the code under measurement), on a free 127.0.0.1 port; stopped by its pid."""
-    import requests  # noqa: PLC0415
-
     port = _free_port()
     process = subprocess.Popen(  # noqa: S603 - moto's own entry point in this interpreter
         [sys.executable, "-c", "from moto.server import main; main()", "-H", "127.0.0.1", "-p", str(port)],
@@ -113,19 +96,16 @@ def moto_process() -> Iterator[str]:
 
 @contextlib.contextmanager
 def local_stack() -> Iterator[Stack]:
-    import boto3  # noqa: PLC0415
-    from wistia_emulator import WistiaEmulator  # noqa: PLC0415
-
     with moto_process() as moto_url:
         emulator = WistiaEmulator(tokens=(TOKEN,)).start()
         try:
             with environment({"AWS_ENDPOINT_URL": moto_url}):
-                yield _resources(boto3, moto_url, emulator)
+                yield _resources(moto_url, emulator)
         finally:
             emulator.stop()
 
 
-def _resources(boto3: Any, moto_url: str, emulator: Any) -> Stack:
+def _resources(moto_url: str, emulator: WistiaEmulator) -> Stack:
     sqs = boto3.client("sqs", region_name=REGION)
     dynamodb = boto3.client("dynamodb", region_name=REGION)
     secrets = boto3.client("secretsmanager", region_name=REGION)
@@ -205,11 +185,8 @@ class Context:
     invoked_function_arn = "arn:aws:lambda:us-east-1:000000000000:function:s3-wistia-bridge-ingest"
 
     def __init__(self, request_id: str, seconds: float = 60.0) -> None:
-        import time  # noqa: PLC0415
-
         self.aws_request_id = request_id
         self._end = time.monotonic() + seconds
-        self._clock = time.monotonic
 
     def get_remaining_time_in_millis(self) -> int:
-        return int((self._end - self._clock()) * 1000)
+        return int((self._end - time.monotonic()) * 1000)

@@ -4,6 +4,7 @@ resources one container uses over many events. All in this process, against one 
 from __future__ import annotations
 
 import contextlib
+import json
 import os
 import statistics
 import sys
@@ -11,10 +12,15 @@ import time
 from collections import Counter
 from collections.abc import Callable, Iterator
 from typing import Any
+from urllib.parse import unquote_plus
 
+import boto3
 import requests
+from botocore.client import BaseClient
+from s3_wistia_bridge.aws_json import AwsJsonClient
+from s3_wistia_bridge.observability import logger
 
-from .stack import TOKEN, Context, Stack, copy_form, load_handler, s3_event
+from .stack import TOKEN, Context, Stack, copy_form, load_handler, local_stack, s3_event
 
 Runner = Callable[[int], None]
 
@@ -23,8 +29,6 @@ Runner = Callable[[int], None]
 def quiet_function() -> Iterator[None]:
     """The function's logs (INFO, as deployed) and EMF metrics go to a null stream: formatting
     and writing them is measured, a terminal is not."""
-    from s3_wistia_bridge.observability import logger  # noqa: PLC0415
-
     handler = logger.registered_handler
     with open(os.devnull, "w", encoding="utf-8") as null, contextlib.redirect_stdout(null):
         previous = handler.setStream(null)  # type: ignore[attr-defined]
@@ -67,11 +71,6 @@ def _bare_runner(stack: Stack, *, lean: bool = False) -> Runner:
 def _naive_runner(stack: Stack) -> Runner:
     """What public examples do per event: read the secret, open a new session, post. The
     Secrets Manager client is created once (the generous reading of those examples)."""
-    import json  # noqa: PLC0415
-    from urllib.parse import unquote_plus  # noqa: PLC0415
-
-    import boto3  # noqa: PLC0415
-
     secrets = boto3.client("secretsmanager")
     url = f"{stack.emulator.url}/s3_copy"
 
@@ -140,9 +139,6 @@ def warm_overhead(stack: Stack, iterations: int, warmup: int) -> dict[str, Any]:
 def count_aws_calls() -> Iterator[Counter[str]]:
     """Every AWS API call made in this process, as "service.Operation": botocore clients' and
     the lean clients' (aws_json) alike."""
-    from botocore.client import BaseClient  # noqa: PLC0415
-    from s3_wistia_bridge.aws_json import AwsJsonClient  # noqa: PLC0415
-
     counts: Counter[str] = Counter()
     botocore_call, lean_call = BaseClient._make_api_call, AwsJsonClient.call
 
@@ -184,9 +180,6 @@ def resource_counts(stack: Stack, events: int) -> dict[str, Any]:
 
 
 if __name__ == "__main__":  # a quick look: python -m bench.warm
-    from .stack import local_stack, prepare_process_environment
-
-    prepare_process_environment()
     with local_stack() as s:
         print(warm_overhead(s, int(sys.argv[1]) if len(sys.argv) > 1 else 200, 30))
         print(resource_counts(s, 200))
