@@ -7,7 +7,6 @@ import contextlib
 import importlib.util
 import json
 import os
-import socket
 import subprocess
 import sys
 import time
@@ -19,7 +18,9 @@ from typing import Any
 
 import boto3
 import requests
+from local_stack.harness import free_port
 from s3_wistia_bridge.events import s3_notification
+from s3_wistia_bridge.operator.replay import ContextStub
 from wistia_emulator import WistiaEmulator
 
 from . import BASE_ENV, REGION
@@ -57,17 +58,11 @@ class Stack:
         return {**BASE_ENV, "AWS_ENDPOINT_URL": self.moto_url, **self.function_env(idempotency=idempotency)}
 
 
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
-
-
 @contextlib.contextmanager
 def moto_process() -> Iterator[str]:
     """moto's server in its own process (its own core and GIL: an in-process moto would compete
     with the code under measurement), on a free 127.0.0.1 port; stopped by its pid."""
-    port = _free_port()
+    port = free_port()
     process = subprocess.Popen(  # noqa: S603 - moto's own entry point in this interpreter
         [sys.executable, "-c", "from moto.server import main; main()", "-H", "127.0.0.1", "-p", str(port)],
         stdout=subprocess.DEVNULL,
@@ -177,16 +172,12 @@ def copy_form(key: str) -> dict[str, str]:
     }
 
 
-class Context:
+def lambda_context(request_id: str, seconds: float = 60.0) -> ContextStub:
     """What the handler reads from a Lambda context; 60 s to run, like the deployed timeout."""
-
-    function_name = "s3-wistia-bridge-ingest"
-    memory_limit_in_mb = 256
-    invoked_function_arn = "arn:aws:lambda:us-east-1:000000000000:function:s3-wistia-bridge-ingest"
-
-    def __init__(self, request_id: str, seconds: float = 60.0) -> None:
-        self.aws_request_id = request_id
-        self._end = time.monotonic() + seconds
-
-    def get_remaining_time_in_millis(self) -> int:
-        return int((self._end - time.monotonic()) * 1000)
+    return ContextStub(
+        remaining_seconds=seconds,
+        function_name="s3-wistia-bridge-ingest",
+        memory_limit_in_mb=256,
+        invoked_function_arn="arn:aws:lambda:us-east-1:000000000000:function:s3-wistia-bridge-ingest",
+        aws_request_id=request_id,
+    )

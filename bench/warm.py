@@ -20,7 +20,7 @@ from botocore.client import BaseClient
 from s3_wistia_bridge.aws_json import AwsJsonClient
 from s3_wistia_bridge.observability import logger
 
-from .stack import TOKEN, Context, Stack, copy_form, load_handler, local_stack, s3_event
+from .stack import TOKEN, Stack, copy_form, lambda_context, load_handler, local_stack, s3_event
 
 Runner = Callable[[int], None]
 
@@ -43,7 +43,7 @@ def _handler_runner(module: Any, prefix: str) -> Runner:
 
     def run(i: int) -> None:
         event = s3_event(f"{prefix}/{i:06d} clip.mp4", i)
-        answer = handler(event, Context(f"{prefix}-{i}"))
+        answer = handler(event, lambda_context(f"{prefix}-{i}"))
         if answer["objects"][0]["outcome"] != "copied":
             raise RuntimeError(f"{prefix}: not copied: {answer}")
 

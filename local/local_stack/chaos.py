@@ -34,6 +34,7 @@ from moto.server import ThreadedMotoServer
 from s3_wistia_bridge.events import s3_notification
 from s3_wistia_bridge.observability import logger
 from s3_wistia_bridge.operator.cli import main as operator_cli
+from s3_wistia_bridge.operator.replay import ContextStub
 from s3_wistia_bridge.runtime import build_bridge, handle
 from wistia_emulator import Faults, WistiaEmulator
 
@@ -41,6 +42,7 @@ TOKEN = "chaos-token-0123456789abcdef"  # noqa: S105 - the emulator's, not a rea
 BUCKET = "chaos-videos"
 REGION = "us-east-1"
 MAX_RETRIES = 2  # Lambda's MaximumRetryAttempts, as deployed
+FUNCTION_ARN = "arn:aws:lambda:us-east-1:000000000000:function:chaos"
 
 
 @dataclass(frozen=True)
@@ -100,7 +102,7 @@ class AsyncLambda:
             with self._lock:
                 self.counts["invocations"] += 1
             try:
-                handler(event, _Context(f"req-{id(event)}-{attempt}"))
+                handler(event, _context(f"req-{id(event)}-{attempt}"))
             except Exception as raised:  # Lambda catches everything the handler raises
                 error = raised
                 with self._lock:
@@ -316,7 +318,7 @@ def _on_failure(event: dict[str, Any], error: Exception) -> dict[str, Any]:
         "timestamp": datetime.now(UTC).isoformat(),
         "requestContext": {
             "requestId": "chaos",
-            "functionArn": "arn:aws:lambda:us-east-1:000000000000:function:chaos",
+            "functionArn": FUNCTION_ARN,
             "condition": "RetriesExhausted",
             "approximateInvokeCount": 1 + MAX_RETRIES,
         },
@@ -326,17 +328,15 @@ def _on_failure(event: dict[str, Any], error: Exception) -> dict[str, Any]:
     }
 
 
-class _Context:
-    function_name = "chaos"
-    memory_limit_in_mb = 256
-    invoked_function_arn = "arn:aws:lambda:us-east-1:000000000000:function:chaos"
-
-    def __init__(self, request_id: str) -> None:
-        self.aws_request_id = request_id
-        self._end = time.monotonic() + 30
-
-    def get_remaining_time_in_millis(self) -> int:
-        return int((self._end - time.monotonic()) * 1000)
+def _context(request_id: str) -> ContextStub:
+    """One invocation's Lambda context: 30 s to run."""
+    return ContextStub(
+        remaining_seconds=30.0,
+        function_name="chaos",
+        memory_limit_in_mb=256,
+        invoked_function_arn=FUNCTION_ARN,
+        aws_request_id=request_id,
+    )
 
 
 def main() -> int:
