@@ -312,7 +312,8 @@ def _s3_event(key: str, index: int) -> dict[str, Any]:
 
 
 def _on_failure(event: dict[str, Any], error: Exception) -> dict[str, Any]:
-    """The record Lambda's OnFailure destination writes (AWS-FACTS.md)."""
+    """The invocation record Lambda's OnFailure destination writes, as documented in
+    https://docs.aws.amazon.com/lambda/latest/dg/invocation-async-retain-records.html"""
     return {
         "version": "1.0",
         "timestamp": datetime.now(UTC).isoformat(),
