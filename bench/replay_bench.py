@@ -23,6 +23,7 @@ from s3_wistia_bridge.events import parse_event
 from s3_wistia_bridge.failures import failure_record
 from s3_wistia_bridge.operator import queue as queue_module
 from s3_wistia_bridge.operator.cli import main
+from s3_wistia_bridge.reasons import FailureReason
 
 from . import REGION
 from .stack import Stack, environment, s3_event
@@ -36,7 +37,9 @@ def _bodies(label: str, count: int) -> list[str]:
         event = s3_event(f"replay/{label}/{i:05d} clip.mp4", i)
         if i % 2 == 0:
             [obj] = parse_event(event)
-            failure = PermanentFailure("wistia_video_limit", "Wistia answered HTTP 400", http_status=400)
+            failure = PermanentFailure(
+                FailureReason.WISTIA_VIDEO_LIMIT, "Wistia answered HTTP 400", http_status=400
+            )
             record: dict[str, Any] = failure_record(failure, obj, request_id="bench", function_arn="arn:fn")  # type: ignore[arg-type]
         else:
             record = {

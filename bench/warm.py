@@ -17,7 +17,6 @@ from urllib.parse import unquote_plus
 import boto3
 import requests
 from botocore.client import BaseClient
-from s3_wistia_bridge.aws_json import AwsJsonClient
 from s3_wistia_bridge.observability import logger
 
 from .stack import TOKEN, Stack, copy_form, lambda_context, load_handler, local_stack, s3_event
@@ -137,26 +136,19 @@ def warm_overhead(stack: Stack, iterations: int, warmup: int) -> dict[str, Any]:
 
 @contextlib.contextmanager
 def count_aws_calls() -> Iterator[Counter[str]]:
-    """Every AWS API call made in this process, as "service.Operation": botocore clients' and
-    the lean clients' (aws_json) alike."""
+    """Every AWS API call made in this process, as "service.Operation" (botocore's clients)."""
     counts: Counter[str] = Counter()
-    botocore_call, lean_call = BaseClient._make_api_call, AwsJsonClient.call
+    botocore_call = BaseClient._make_api_call
 
-    def counting_botocore(self: Any, operation_name: str, api_params: Any) -> Any:
+    def counting(self: Any, operation_name: str, api_params: Any) -> Any:
         counts[f"{self.meta.service_model.service_name}.{operation_name}"] += 1
         return botocore_call(self, operation_name, api_params)
 
-    def counting_lean(self: AwsJsonClient, operation: str, params: Any) -> Any:
-        counts[f"{self.service.name}.{operation}"] += 1
-        return lean_call(self, operation, params)
-
-    BaseClient._make_api_call = counting_botocore
-    AwsJsonClient.call = counting_lean  # type: ignore[method-assign]
+    BaseClient._make_api_call = counting
     try:
         yield counts
     finally:
         BaseClient._make_api_call = botocore_call
-        AwsJsonClient.call = lean_call  # type: ignore[method-assign]
 
 
 def resource_counts(stack: Stack, events: int) -> dict[str, Any]:

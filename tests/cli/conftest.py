@@ -16,6 +16,7 @@ from s3_wistia_bridge.models import S3Object
 from s3_wistia_bridge.operator import cli
 from s3_wistia_bridge.operator import queue as queue_module
 from s3_wistia_bridge.operator.replay import InvokeResult
+from s3_wistia_bridge.reasons import FailureReason
 
 # Fixtures and helpers of the integration tier, re-exported for this one.
 from tests.integration.conftest import (
@@ -95,12 +96,14 @@ def on_failure(event: dict[str, Any], error_message: str | None, *, invoke_count
 
 
 def permanent_record(
-    event: dict[str, Any], reason: str = "wistia_video_limit", status: int = 400
+    event: dict[str, Any], reason: str = FailureReason.WISTIA_VIDEO_LIMIT, status: int = 400
 ) -> dict[str, Any]:
     """The function's own failure record for the single object of `event`."""
     [obj] = parse_event(event)
     assert isinstance(obj, S3Object)
-    failure = PermanentFailure(reason, f"Wistia answered HTTP {status}", http_status=status, attempts=1)
+    named = FailureReason.parse(reason)
+    assert named is not None, reason
+    failure = PermanentFailure(named, f"Wistia answered HTTP {status}", http_status=status, attempts=1)
     return failure_record(failure, obj, request_id="req-1", function_arn="arn:fn")
 
 

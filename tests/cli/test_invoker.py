@@ -14,6 +14,7 @@ from botocore.stub import Stubber
 from s3_wistia_bridge.errors import TransientFailure
 from s3_wistia_bridge.operator.replay import LambdaInvoker, LocalInvoker
 from s3_wistia_bridge.operator.resources import OperatorError
+from s3_wistia_bridge.reasons import FailureReason
 
 from .conftest import s3_event
 
@@ -109,7 +110,7 @@ def test_operator_mistakes_abort_with_a_clear_error(code: str, status: int, text
 def test_local_invoker_reports_an_exception_as_an_unhandled_function_error() -> None:
     def handler(event: Any, context: Any) -> Any:
         assert context.get_remaining_time_in_millis() > 600_000  # a generous deadline
-        raise TransientFailure("wistia_timeout", "no answer")
+        raise TransientFailure(FailureReason.WISTIA_TIMEOUT, "no answer")
 
     result = LocalInvoker(handler).invoke(EVENT)
 

@@ -48,6 +48,7 @@ from s3_wistia_bridge.models import (
     S3Object,
     SkippedEvent,
 )
+from s3_wistia_bridge.reasons import FailureReason
 from s3_wistia_bridge.routing import MAX_NAME_CHARS
 from s3_wistia_bridge.runtime import handle
 from s3_wistia_bridge.validation import validate
@@ -403,10 +404,16 @@ class PlannedCopier:
         self.calls.append((request, outcome))
         if outcome == "permanent":
             raise PermanentFailure(
-                "wistia_bad_request", "fuzz: refused", http_status=400, wistia_error="bad", attempts=1
+                FailureReason.WISTIA_BAD_REQUEST,
+                "fuzz: refused",
+                http_status=400,
+                wistia_error="bad",
+                attempts=1,
             )
         if outcome == "transient":
-            raise TransientFailure("wistia_server_error", "fuzz: HTTP 503", http_status=503, attempts=1)
+            raise TransientFailure(
+                FailureReason.WISTIA_SERVER_ERROR, "fuzz: HTTP 503", http_status=503, attempts=1
+            )
         return CopyResult(hashed_id=f"fz{len(self.calls)}", media_id=len(self.calls), attempts=1)
 
 
@@ -708,7 +715,7 @@ def test_permanent_failure_record_of_a_large_but_valid_event_stays_under_the_sqs
     [obj] = parse_event(event)
     assert isinstance(obj, S3Object)
     record = failure_record(
-        PermanentFailure("wistia_bad_request", "refused", http_status=400),
+        PermanentFailure(FailureReason.WISTIA_BAD_REQUEST, "refused", http_status=400),
         obj,
         request_id="r",
         function_arn="f",

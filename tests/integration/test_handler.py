@@ -204,7 +204,7 @@ def test_video_limit_is_a_permanent_failure_recorded_with_context(
         (403, "wistia_forbidden"),
         (404, "wistia_not_found"),
         (422, "wistia_unprocessable"),
-        (409, "wistia_http_409"),
+        (409, "wistia_http_error"),  # any other 4xx: the record's http.status says which
     ],
 )
 def test_other_client_errors_are_permanent_and_parse_the_nested_error_shape(

@@ -18,6 +18,7 @@ from s3_wistia_bridge.failures import (
     malformed_record,
 )
 from s3_wistia_bridge.models import MalformedEvent, S3Object
+from s3_wistia_bridge.reasons import FailureReason
 
 from tests.unit.conftest import read_event
 
@@ -34,7 +35,7 @@ def put_object() -> S3Object:
 
 def video_limit() -> PermanentFailure:
     return PermanentFailure(
-        "wistia_video_limit",
+        FailureReason.WISTIA_VIDEO_LIMIT,
         "Wistia answered HTTP 400: This account has exceeded its video limit.",
         http_status=400,
         wistia_error="This account has exceeded its video limit.",
@@ -81,7 +82,7 @@ def test_failure_record_event_replays_to_the_same_object():
 
 
 def test_failure_record_without_http_status_has_no_http_block():
-    failure = PermanentFailure("secret_malformed", "the token is empty")
+    failure = PermanentFailure(FailureReason.SECRET_MALFORMED, "the token is empty")
     record = failure_record(failure, put_object(), request_id=None, function_arn=None)
     assert record["http"] is None
     assert record["attempts"] == 0
@@ -90,7 +91,7 @@ def test_failure_record_without_http_status_has_no_http_block():
 
 
 def test_failure_record_http_block_without_wistia_text():
-    failure = PermanentFailure("wistia_forbidden", "Wistia answered HTTP 403", http_status=403)
+    failure = PermanentFailure(FailureReason.WISTIA_FORBIDDEN, "Wistia answered HTTP 403", http_status=403)
     record = failure_record(failure, put_object(), request_id=None, function_arn=None)
     assert record["http"] == {"status": 403, "wistiaError": None, "wistiaErrorCode": None}
 
@@ -107,7 +108,9 @@ def test_default_timestamp_is_now_in_utc_with_z_and_milliseconds():
 
 def test_message_and_wistia_error_are_clipped_at_max_text_chars():
     long_text = "x" * (MAX_TEXT_CHARS + 500)
-    failure = PermanentFailure("wistia_bad_request", long_text, http_status=400, wistia_error=long_text)
+    failure = PermanentFailure(
+        FailureReason.WISTIA_BAD_REQUEST, long_text, http_status=400, wistia_error=long_text
+    )
     record = failure_record(failure, put_object(), request_id=None, function_arn=None)
 
     assert record["message"] == "x" * MAX_TEXT_CHARS + "…"
@@ -116,7 +119,12 @@ def test_message_and_wistia_error_are_clipped_at_max_text_chars():
 
 def test_message_of_exactly_max_text_chars_is_not_clipped():
     text = "y" * MAX_TEXT_CHARS
-    record = failure_record(PermanentFailure("r", text), put_object(), request_id=None, function_arn=None)
+    record = failure_record(
+        PermanentFailure(FailureReason.WISTIA_HTTP_ERROR, text),
+        put_object(),
+        request_id=None,
+        function_arn=None,
+    )
     assert record["message"] == text
 
 

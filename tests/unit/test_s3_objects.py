@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pytest
 from botocore.credentials import Credentials, RefreshableCredentials
 from botocore.exceptions import ClientError, EndpointConnectionError
+from s3_wistia_bridge.aws import AwsClients
 from s3_wistia_bridge.events import parse_event
 from s3_wistia_bridge.models import SkippedEvent
 from s3_wistia_bridge.s3_objects import (
@@ -23,6 +24,9 @@ from s3_wistia_bridge.s3_objects import (
 )
 
 from tests.unit.conftest import read_event, s3_record
+
+if TYPE_CHECKING:
+    from mypy_boto3_s3.type_defs import TagTypeDef
 
 HOUR = 3600
 
@@ -85,12 +89,14 @@ class FakeSession:
 
 
 def test_static_credentials_with_a_session_token_are_temporary_of_unknown_expiry():
-    facts = S3Objects(FakeSession(Credentials("AKIA", "secret", "session-token"))).credential_facts()
+    facts = S3Objects(
+        AwsClients(FakeSession(Credentials("AKIA", "secret", "session-token")))
+    ).credential_facts()
     assert facts == CredentialFacts(temporary=True, seconds_left=None)
 
 
 def test_static_credentials_without_a_token_are_long_term():
-    facts = S3Objects(FakeSession(Credentials("AKIA", "secret"))).credential_facts()
+    facts = S3Objects(AwsClients(FakeSession(Credentials("AKIA", "secret")))).credential_facts()
     assert facts == CredentialFacts(temporary=False, seconds_left=None)
 
 
@@ -99,7 +105,7 @@ def test_refreshable_credentials_report_their_expiry():
     credentials = RefreshableCredentials(
         "ASIA", "secret", "token", expiry, refresh_using=lambda: {}, method="assume-role"
     )
-    facts = S3Objects(FakeSession(credentials)).credential_facts()
+    facts = S3Objects(AwsClients(FakeSession(credentials))).credential_facts()
     assert facts is not None
     assert facts.temporary
     assert facts.seconds_left is not None
@@ -107,19 +113,21 @@ def test_refreshable_credentials_report_their_expiry():
 
 
 def test_missing_or_failing_credentials_give_no_facts():
-    assert S3Objects(FakeSession(None)).credential_facts() is None
-    assert S3Objects(FakeSession(RuntimeError("no provider"))).credential_facts() is None
+    assert S3Objects(AwsClients(FakeSession(None))).credential_facts() is None
+    assert S3Objects(AwsClients(FakeSession(RuntimeError("no provider")))).credential_facts() is None
 
 
 def test_credential_facts_never_carry_the_secrets():
-    facts = S3Objects(FakeSession(Credentials("AKIA-ID", "SECRET-KEY", "SESSION-TOKEN"))).credential_facts()
+    facts = S3Objects(
+        AwsClients(FakeSession(Credentials("AKIA-ID", "SECRET-KEY", "SESSION-TOKEN")))
+    ).credential_facts()
     assert not {"AKIA-ID", "SECRET-KEY", "SESSION-TOKEN"} & set(map(str, vars(facts).values()))
 
 
 # --- merge_tag --------------------------------------------------------------------------------
 
 
-def tags(**pairs: str) -> list[dict[str, str]]:
+def tags(**pairs: str) -> list[TagTypeDef]:
     return [{"Key": key, "Value": value} for key, value in pairs.items()]
 
 
@@ -142,14 +150,15 @@ def test_the_same_value_needs_no_write():
 
 
 def test_ten_tags_without_ours_leave_no_room():
-    full = [{"Key": f"k{i}", "Value": "v"} for i in range(MAX_TAGS)]
+    full: list[TagTypeDef] = [{"Key": f"k{i}", "Value": "v"} for i in range(MAX_TAGS)]
     merged, result = merge_tag(full, "wistia", "abc")
     assert result is TagWrite.NO_ROOM
     assert merged == full
 
 
 def test_ten_tags_with_ours_among_them_can_still_be_updated():
-    full = [{"Key": f"k{i}", "Value": "v"} for i in range(MAX_TAGS - 1)] + [{"Key": "wistia", "Value": "old"}]
+    full: list[TagTypeDef] = [{"Key": f"k{i}", "Value": "v"} for i in range(MAX_TAGS - 1)]
+    full.append({"Key": "wistia", "Value": "old"})
     merged, result = merge_tag(full, "wistia", "new")
     assert result is TagWrite.WRITTEN
     assert len(merged) == MAX_TAGS

@@ -24,19 +24,29 @@ def no_proxy_environment(monkeypatch: pytest.MonkeyPatch) -> None:
         monkeypatch.delenv(name, raising=False)
 
 
+def client_of(tokens: Tokens) -> WistiaClient:
+    return WistiaClient(
+        base_url="https://upload.wistia.com",
+        tokens=tokens,
+        connect_timeout=3.05,
+        read_timeout=20,
+        max_attempts=4,
+    )
+
+
 def session(client: WistiaClient) -> requests.Session:
     return client._session
 
 
 def test_without_proxy_variables_the_environment_is_not_read_per_request() -> None:
-    assert session(WistiaClient(base_url="https://upload.wistia.com", tokens=Tokens())).trust_env is False
+    assert session(client_of(Tokens())).trust_env is False
 
 
 def test_a_ca_bundle_variable_is_read_once(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("CURL_CA_BUNDLE", "/etc/ssl/curl.pem")
     monkeypatch.setenv("REQUESTS_CA_BUNDLE", "/etc/ssl/corporate.pem")  # requests' precedence
 
-    client = WistiaClient(base_url="https://upload.wistia.com", tokens=Tokens())
+    client = client_of(Tokens())
 
     assert (session(client).trust_env, session(client).verify) == (False, "/etc/ssl/corporate.pem")
 
@@ -47,7 +57,7 @@ def test_a_proxy_variable_keeps_requests_environment_handling(
 ) -> None:
     monkeypatch.setenv(name, "http://proxy.internal:3128")
 
-    client = WistiaClient(base_url="https://upload.wistia.com", tokens=Tokens())
+    client = client_of(Tokens())
 
     assert session(client).trust_env is True
     settings = session(client).merge_environment_settings(

@@ -19,23 +19,21 @@ best effort that never turns a copy into a failure.
 from __future__ import annotations
 
 from collections.abc import Iterable
-from typing import TYPE_CHECKING, Any, NamedTuple, Protocol
+from typing import Any, NamedTuple, Protocol
 
 from .config import BridgeConfig, CopyMode
 from .deadline import Deadline
 from .errors import PermanentFailure, TransientFailure
 from .events import ParsedItem
+from .failures import failure_record, malformed_record
 from .idempotency import Copier, CopyOutcome, IdempotentCopier
+from .metadata import object_settings
 from .models import CopyRequest, JsonDict, MalformedEvent, ObjectReport, Outcome, S3Object
 from .observability import count, count_by, logger
+from .reasons import FailureReason
 from .routing import copy_request
+from .s3_objects import CredentialFacts, TagWrite, error_code, presign_lifetime_warning
 from .validation import Reason, Rejection, validate
-
-if TYPE_CHECKING:
-    from .s3_objects import CredentialFacts, TagWrite
-
-# Imported where used: failure records, object metadata and the bridge's own S3 calls are off the
-# path of a plain copy, and every module kept out of the import shortens the cold start.
 
 
 class FailureSink(Protocol):
@@ -113,7 +111,7 @@ class Bridge:
                 return self._copy(item, invocation)
             finally:
                 logger.thread_safe_remove_keys(["correlation_id", "object", "event_name"])
-        logger.info("skipped", extra={"reason": item.reason, "detail": item.detail})
+        logger.info("skipped", reason=item.reason, detail=item.detail)
         count("ObjectSkipped")
         return ObjectReport(Outcome.SKIPPED, None, item.reason, item.detail)
 
@@ -130,42 +128,35 @@ class Bridge:
         except PermanentFailure as failure:
             return self._permanent(obj, failure, invocation)
         except TransientFailure as failure:
-            logger.warning(
-                "transient failure: Lambda will retry",
-                extra={
-                    "reason": failure.reason,
-                    "detail": failure.message,
-                    "http_status": failure.http_status,
-                    "attempts": failure.attempts,
-                },
-            )
+            logger.warning("transient failure: Lambda will retry", **failure.log_fields())
             count("TransientFailure")
             raise
+        report = self._copied(obj, request, outcome)
+        if self.config.write_back_tag_key:
+            self._write_back(obj, self.config.write_back_tag_key, outcome.result.hashed_id)
+        return report
+
+    def _copied(self, obj: S3Object, request: CopyRequest, outcome: CopyOutcome) -> ObjectReport:
         result = outcome.result
         if outcome.duplicate:
             logger.info(
                 "duplicate: this object version was already copied",
-                extra={"hashed_id": result.hashed_id, "copied_at": outcome.copied_at},
+                hashed_id=result.hashed_id,
+                copied_at=outcome.copied_at,
             )
             count("DuplicateSuppressed")
-            report = ObjectReport(Outcome.DUPLICATE, obj.uri, hashed_id=result.hashed_id)
-        else:
-            logger.info(
-                "copied",
-                extra={
-                    "hashed_id": result.hashed_id,
-                    "project_id": request.project_id,
-                    "media_name": request.name,
-                    "copy_mode": self.config.copy_mode.value,
-                    "attempts": result.attempts,
-                    "recovered_after_unanswered_request": result.recovered,
-                },
-            )
-            count("ObjectCopied")
-            report = ObjectReport(Outcome.COPIED, obj.uri, hashed_id=result.hashed_id)
-        if self.config.write_back_tag_key:
-            self._write_back(obj, self.config.write_back_tag_key, result.hashed_id)
-        return report
+            return ObjectReport(Outcome.DUPLICATE, obj.uri, hashed_id=result.hashed_id)
+        logger.info(
+            "copied",
+            hashed_id=result.hashed_id,
+            project_id=request.project_id,
+            media_name=request.name,
+            copy_mode=self.config.copy_mode.value,
+            attempts=result.attempts,
+            recovered_after_unanswered_request=result.recovered,
+        )
+        count("ObjectCopied")
+        return ObjectReport(Outcome.COPIED, obj.uri, hashed_id=result.hashed_id)
 
     def _prepare(self, obj: S3Object) -> CopyRequest | Rejection:
         """The request for an allowed object: its metadata applied, its URL signed, per the config."""
@@ -177,8 +168,6 @@ class Bridge:
                     Reason.OBJECT_MISSING,
                     "the object no longer exists (HeadObject: not found): nothing to copy",
                 )
-            from .metadata import object_settings  # noqa: PLC0415 - OBJECT_METADATA only
-
             parsed = object_settings(metadata)
             if isinstance(parsed, Rejection):
                 return parsed
@@ -187,35 +176,29 @@ class Bridge:
         return copy_request(obj, self.config, settings, url=url)
 
     def _presign(self, obj: S3Object) -> str:
-        from .s3_objects import presign_lifetime_warning  # noqa: PLC0415 - url_import only
-
         seconds = self.config.presigned_url_hours * 3600
         store = self._store()
         if not self._lifetime_checked:  # once per container: the credentials are the same
             self._lifetime_checked = True
-            facts = store.credential_facts()
-            warning = presign_lifetime_warning(seconds, facts)
-            if warning is not None and facts is not None:
-                logger.warning(
-                    warning,
-                    extra={
-                        "presigned_url_hours": self.config.presigned_url_hours,
-                        "credentials_expiry_known": facts.seconds_left is not None,
-                    }
-                    | (
-                        {}
-                        if facts.seconds_left is None
-                        else {"credentials_expire_in_seconds": round(facts.seconds_left)}
-                    ),
-                )
+            self._warn_about_lifetime(seconds, store.credential_facts())
         return store.presigned_get(obj, seconds)
+
+    def _warn_about_lifetime(self, seconds: int, facts: CredentialFacts | None) -> None:
+        warning = presign_lifetime_warning(seconds, facts)
+        if warning is None or facts is None:
+            return
+        fields: dict[str, Any] = {
+            "presigned_url_hours": self.config.presigned_url_hours,
+            "credentials_expiry_known": facts.seconds_left is not None,
+        }
+        if facts.seconds_left is not None:
+            fields["credentials_expire_in_seconds"] = round(facts.seconds_left)
+        logger.warning(warning, **fields)
 
     def _write_back(self, obj: S3Object, tag_key: str, hashed_id: str | None) -> None:
         """Tag the object with its Wistia hashed_id; a failure is logged and counted, never raised."""
-        from .s3_objects import TagWrite, error_code  # noqa: PLC0415 - WRITE_BACK_TAG_KEY only
-
         if not hashed_id:
-            logger.warning("write-back skipped: Wistia's answer had no hashed_id", extra={"tag_key": tag_key})
+            logger.warning("write-back skipped: Wistia's answer had no hashed_id", tag_key=tag_key)
             count("WriteBackFailed")
             return
         try:
@@ -223,35 +206,36 @@ class Bridge:
         except Exception as error:  # the media exists: a missing tag must not undo that
             logger.warning(
                 "write-back failed: the object is copied but not tagged",
-                extra={"tag_key": tag_key, "hashed_id": hashed_id, "error": error_code(error)},
+                tag_key=tag_key,
+                hashed_id=hashed_id,
+                error=error_code(error),
             )
             count("WriteBackFailed")
             return
         if written is TagWrite.NO_ROOM:
             logger.warning(
                 "write-back skipped: the object already has 10 tags (S3's limit) and none is ours",
-                extra={"tag_key": tag_key, "hashed_id": hashed_id},
+                tag_key=tag_key,
+                hashed_id=hashed_id,
             )
             count("WriteBackFailed")
             return
-        logger.info("written back", extra={"tag_key": tag_key, "hashed_id": hashed_id, "tag": written.value})
+        logger.info("written back", tag_key=tag_key, hashed_id=hashed_id, tag=written.value)
 
     def _store(self) -> ObjectStore:
         if self._objects is None:
-            from .s3_objects import S3Objects  # noqa: PLC0415
-
-            self._objects = S3Objects()
+            raise RuntimeError(
+                "this configuration reads objects but the bridge was built without an S3 store"
+            )
         return self._objects
 
     def _rejected(self, obj: S3Object, rejection: Rejection) -> ObjectReport:
-        logger.warning("rejected", extra={"reason": rejection.reason.value, "detail": rejection.message})
+        logger.warning("rejected", reason=rejection.reason.value, detail=rejection.message)
         count("ObjectRejected")
         count_by("RejectedByReason", "reason", rejection.reason.value)
         return ObjectReport(Outcome.REJECTED, obj.uri, rejection.reason.value, rejection.message)
 
     def _permanent(self, obj: S3Object, failure: PermanentFailure, invocation: Invocation) -> ObjectReport:
-        from .failures import failure_record  # noqa: PLC0415
-
         self._record(
             failure_record(
                 failure,
@@ -260,16 +244,9 @@ class Bridge:
                 function_arn=invocation.function_arn,
             )
         )
-        logger.error(
-            "permanent failure: recorded on the failure queue",
-            extra={
-                "reason": failure.reason,
-                "detail": failure.message,
-                "http_status": failure.http_status,
-            },
-        )
+        logger.error("permanent failure: recorded on the failure queue", **failure.log_fields())
         count("PermanentFailure")
-        return ObjectReport(Outcome.PERMANENT_FAILURE, obj.uri, failure.reason, failure.message)
+        return ObjectReport(Outcome.PERMANENT_FAILURE, obj.uri, failure.reason.value, failure.message)
 
     def _copy_once(self, obj: S3Object, request: CopyRequest, deadline: Deadline) -> CopyOutcome:
         if self._idempotency is None:
@@ -283,24 +260,23 @@ class Bridge:
         except TransientFailure as failure:
             logger.error(
                 "could not write the failure record: Lambda will retry the event",
-                extra={
-                    "reason": failure.reason,
-                    "detail": failure.message,
-                    "record_reason": record["reason"],
-                },
+                **failure.log_fields(),
+                record_reason=record["reason"],
             )
             count("TransientFailure")
             raise
 
     def _malformed(self, item: MalformedEvent, invocation: Invocation) -> ObjectReport:
-        from .failures import malformed_record  # noqa: PLC0415
-
         self._record(
             malformed_record(item, request_id=invocation.request_id, function_arn=invocation.function_arn)
         )
-        logger.error("malformed event: recorded on the failure queue", extra={"detail": item.detail})
+        logger.error(
+            "malformed event: recorded on the failure queue",
+            reason=FailureReason.MALFORMED_EVENT.value,
+            detail=item.detail,
+        )
         count("PermanentFailure")
-        return ObjectReport(Outcome.PERMANENT_FAILURE, None, "malformed_event", item.detail)
+        return ObjectReport(Outcome.PERMANENT_FAILURE, None, FailureReason.MALFORMED_EVENT.value, item.detail)
 
 
 def _correlation_id(obj: S3Object) -> str:

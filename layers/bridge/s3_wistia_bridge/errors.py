@@ -2,22 +2,37 @@
 
 from __future__ import annotations
 
+from typing import Any
+
+from .reasons import FailureReason
+
 
 class _CopyFailure(Exception):
     """What both carry: a reason for metrics and records, and a message that names the fix."""
 
-    def __init__(self, reason: str, message: str, *, http_status: int | None = None, attempts: int = 0):
+    def __init__(
+        self, reason: FailureReason, message: str, *, http_status: int | None = None, attempts: int = 0
+    ):
         super().__init__(f"{reason}: {message}")
         self.reason = reason
         self.message = message
         self.http_status = http_status
         self.attempts = attempts
 
+    def log_fields(self) -> dict[str, Any]:
+        """The fields every log line about this failure carries (never a secret: messages are redacted)."""
+        return {
+            "reason": self.reason.value,
+            "detail": self.message,
+            "http_status": self.http_status,
+            "attempts": self.attempts,
+        }
+
 
 class TransientFailure(_CopyFailure):
-    """The one exception the function lets escape: Lambda retries it, then the failure queue.
+    """Worth retrying later: Wistia busy or down, the network, the invocation out of time.
 
-    Worth retrying later: Wistia busy or down, the network, the invocation out of time."""
+    The function lets it escape (direct delivery: Lambda retries it, then the failure queue)."""
 
 
 class PermanentFailure(_CopyFailure):
@@ -25,7 +40,7 @@ class PermanentFailure(_CopyFailure):
 
     def __init__(
         self,
-        reason: str,
+        reason: FailureReason,
         message: str,
         *,
         http_status: int | None = None,

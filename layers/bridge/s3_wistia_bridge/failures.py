@@ -7,11 +7,12 @@ replayable event for exactly that object, so the replay tool can feed it straigh
 from __future__ import annotations
 
 import json
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any
 
 from .errors import PermanentFailure
-from .models import JsonDict, MalformedEvent, S3Object
+from .models import JsonDict, MalformedEvent, S3Object, utc_timestamp
+from .reasons import FailureReason
 
 RECORD_TYPE = "s3-wistia-bridge.failure"
 RECORD_VERSION = 1
@@ -31,14 +32,14 @@ def failure_record(
     return {
         "type": RECORD_TYPE,
         "version": RECORD_VERSION,
-        "failureClass": "permanent",
-        "reason": failure.reason,
+        "failureClass": failure.reason.reason_class.value,
+        "reason": failure.reason.value,
         "message": _clip(failure.message),
         "http": _http(failure),
         "attempts": failure.attempts,
         # Keys are at most 1 KiB, but an odd event can carry huge fields: keep within SQS limits.
         "object": {k: _clip(v) if isinstance(v, str) else v for k, v in obj.describe().items()},
-        "timestamp": _timestamp(now),
+        "timestamp": utc_timestamp(now),
         "requestId": request_id,
         "functionArn": function_arn,
         "event": _bounded(obj.source_event),
@@ -55,13 +56,13 @@ def malformed_record(
     return {
         "type": RECORD_TYPE,
         "version": RECORD_VERSION,
-        "failureClass": "permanent",
-        "reason": "malformed_event",
+        "failureClass": FailureReason.MALFORMED_EVENT.reason_class.value,
+        "reason": FailureReason.MALFORMED_EVENT.value,
         "message": _clip(malformed.detail),
         "http": None,
         "attempts": 0,
         "object": None,
-        "timestamp": _timestamp(now),
+        "timestamp": utc_timestamp(now),
         "requestId": request_id,
         "functionArn": function_arn,
         "event": _bounded(malformed.payload),
@@ -88,7 +89,3 @@ def _bounded(payload: Any) -> Any:
 
 def _clip(text: str) -> str:
     return text if len(text) <= MAX_TEXT_CHARS else text[:MAX_TEXT_CHARS] + "…"
-
-
-def _timestamp(now: datetime | None) -> str:
-    return (now or datetime.now(UTC)).isoformat(timespec="milliseconds").replace("+00:00", "Z")

@@ -10,15 +10,19 @@ raises, and both PermanentFailure and TransientFailure are raised, so a later re
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
-from typing import TYPE_CHECKING, Any, NamedTuple, Protocol
+from typing import Any, NamedTuple, Protocol
+
+from aws_lambda_powertools.utilities.idempotency import (
+    BasePersistenceLayer,
+    IdempotencyConfig,
+    idempotent_function,
+)
+from aws_lambda_powertools.utilities.idempotency.exceptions import IdempotencyAlreadyInProgressError
 
 from .deadline import Deadline
 from .errors import TransientFailure
-from .models import CopyRequest, CopyResult, JsonDict, S3Object
-
-if TYPE_CHECKING:
-    from aws_lambda_powertools.utilities.idempotency import BasePersistenceLayer, IdempotencyConfig
+from .models import CopyRequest, CopyResult, JsonDict, S3Object, utc_timestamp
+from .reasons import FailureReason
 
 
 class Copier(Protocol):
@@ -49,11 +53,6 @@ class IdempotentCopier:
     """Wraps a Copier so each object version reaches Wistia at most once per record lifetime."""
 
     def __init__(self, copier: Copier, persistence: BasePersistenceLayer, ttl_seconds: int) -> None:
-        from aws_lambda_powertools.utilities.idempotency import (  # noqa: PLC0415
-            IdempotencyConfig,
-            idempotent_function,
-        )
-
         self._copier = copier
         self.config: IdempotencyConfig = IdempotencyConfig(
             expires_after_seconds=ttl_seconds,
@@ -72,10 +71,6 @@ class IdempotentCopier:
         self.config.register_lambda_context(context)
 
     def copy(self, obj: S3Object, request: CopyRequest, deadline: Deadline) -> CopyOutcome:
-        from aws_lambda_powertools.utilities.idempotency.exceptions import (  # noqa: PLC0415
-            IdempotencyAlreadyInProgressError,
-        )
-
         identity = idempotency_data(obj)
         if identity is None:
             return CopyOutcome(self._copier.s3_copy(request, deadline), duplicate=False, copied_at=None)
@@ -86,7 +81,7 @@ class IdempotentCopier:
             # Another invocation is copying this very version now: let Lambda retry later, when
             # the stored result will answer (or the lock will have expired with its owner).
             raise TransientFailure(
-                "duplicate_in_progress", "another invocation is copying this object version now"
+                FailureReason.DUPLICATE_IN_PROGRESS, "another invocation is copying this object version now"
             ) from None
         return CopyOutcome(
             CopyResult(stored.get("hashed_id"), stored.get("media_id"), int(stored.get("attempts", 0))),
@@ -101,7 +96,7 @@ class IdempotentCopier:
             "hashed_id": result.hashed_id,
             "media_id": result.media_id,
             "attempts": result.attempts,
-            "copied_at": datetime.now(UTC).isoformat(timespec="seconds").replace("+00:00", "Z"),
+            "copied_at": utc_timestamp(timespec="seconds"),
         }
 
 

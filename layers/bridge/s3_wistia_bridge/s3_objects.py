@@ -10,15 +10,22 @@ unit-tested; S3Objects is the thin adapter around them.
 
 from __future__ import annotations
 
-import threading
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from enum import StrEnum
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
+from botocore.exceptions import BotoCoreError, ClientError
+
+from .aws import AwsClients
 from .errors import PermanentFailure, TransientFailure
 from .models import S3Object
+from .reasons import FailureReason
+
+if TYPE_CHECKING:
+    from mypy_boto3_s3 import S3Client
+    from mypy_boto3_s3.type_defs import TagTypeDef
 
 MAX_TAGS = 10  # S3's limit of tags per object
 # Lambda's role credentials carry no expiry the SDK can see; assume they may die within the hour.
@@ -69,9 +76,9 @@ class TagWrite(StrEnum):
     NO_ROOM = "no_room"  # 10 tags already, ours not among them: skipped
 
 
-def merge_tag(tags: Sequence[dict[str, str]], key: str, value: str) -> tuple[list[dict[str, str]], TagWrite]:
+def merge_tag(tags: Sequence[TagTypeDef], key: str, value: str) -> tuple[list[TagTypeDef], TagWrite]:
     """The tag set with `key` set to `value`, every other tag kept, and what that means."""
-    merged = [{"Key": tag["Key"], "Value": tag["Value"]} for tag in tags]
+    merged: list[TagTypeDef] = [{"Key": tag["Key"], "Value": tag["Value"]} for tag in tags]
     for tag in merged:
         if tag["Key"] == key:
             if tag["Value"] == value:
@@ -114,41 +121,16 @@ def error_code(error: BaseException) -> str:
 
 
 class S3Objects:
-    """boto3 S3 for the bridge's own calls; one instance per container, thread-safe."""
+    """The bridge's own S3 calls, on the container's clients; one instance per container."""
 
-    def __init__(self, session: Any = None) -> None:
-        self._session = session
-        self._clients: dict[str, Any] = {}
-        self._lock = threading.Lock()
+    def __init__(self, clients: AwsClients) -> None:
+        self._clients = clients
 
-    def _boto_session(self) -> Any:
-        if self._session is None:
-            import boto3  # noqa: PLC0415 - keeps boto3's setup off the cold start of s3_copy mode
-
-            self._session = boto3.session.Session()
-        return self._session
-
-    def _client(self, region: str) -> Any:
-        with self._lock:
-            client = self._clients.get(region)
-            if client is None:
-                from botocore.config import Config  # noqa: PLC0415
-
-                client = self._boto_session().client(
-                    "s3",
-                    region_name=region,
-                    config=Config(
-                        signature_version="s3v4",  # SigV4: the only presigned URLs every region accepts
-                        connect_timeout=3,
-                        read_timeout=10,
-                        retries={"mode": "standard", "max_attempts": 3},
-                    ),
-                )
-                self._clients[region] = client
-            return client
+    def _client(self, region: str) -> S3Client:
+        return self._clients.s3(region)
 
     @staticmethod
-    def _params(obj: S3Object) -> dict[str, str]:
+    def _params(obj: S3Object) -> dict[str, Any]:
         params = {"Bucket": obj.bucket, "Key": obj.key}
         if obj.version_id:
             params["VersionId"] = obj.version_id  # exactly the version the event announced
@@ -156,22 +138,21 @@ class S3Objects:
 
     def presigned_get(self, obj: S3Object, expires_seconds: int) -> str:
         """A GET URL of exactly this object version, signed locally (no request is made)."""
-        from botocore.exceptions import BotoCoreError  # noqa: PLC0415
-
         try:
             url = self._client(obj.region).generate_presigned_url(
                 "get_object", Params=self._params(obj), ExpiresIn=expires_seconds
             )
         except BotoCoreError as error:  # no credentials: nothing to sign with
             raise TransientFailure(
-                "s3_unavailable", f"could not sign a GET URL for {obj.uri} ({type(error).__name__})"
+                FailureReason.S3_UNAVAILABLE,
+                f"could not sign a GET URL for {obj.uri} ({type(error).__name__})",
             ) from None
         return str(url)
 
     def credential_facts(self) -> CredentialFacts | None:
         """Whether the signing credentials are temporary and when they expire; None: none found."""
         try:
-            credentials = self._boto_session().get_credentials()
+            credentials = self._clients.session.get_credentials()
         except Exception:  # the warning is advice: never fail a copy over it
             return None
         if credentials is None:
@@ -188,8 +169,6 @@ class S3Objects:
 
     def head_metadata(self, obj: S3Object) -> dict[str, str] | None:
         """The object's user metadata (keys lower-cased, no x-amz-meta-); None when it is gone."""
-        from botocore.exceptions import BotoCoreError, ClientError  # noqa: PLC0415
-
         try:
             head = self._client(obj.region).head_object(**self._params(obj))
         except ClientError as error:
@@ -200,18 +179,20 @@ class S3Objects:
                 return None
             if kind is ErrorKind.DENIED:
                 raise PermanentFailure(
-                    "s3_access_denied",
+                    FailureReason.S3_ACCESS_DENIED,
                     f"S3 denied HeadObject on {obj.uri} ({code}): grant the function s3:GetObject"
                     " (and s3:GetObjectVersion) on this key; note that without s3:ListBucket S3 also"
                     " answers 403 for an object that no longer exists",
                     http_status=status if isinstance(status, int) else None,
                 ) from None
             raise TransientFailure(
-                "s3_unavailable", f"HeadObject on {obj.uri} failed ({code})", http_status=status
+                FailureReason.S3_UNAVAILABLE,
+                f"HeadObject on {obj.uri} failed ({code})",
+                http_status=status if isinstance(status, int) else None,
             ) from None
         except BotoCoreError as error:
             raise TransientFailure(
-                "s3_unavailable", f"HeadObject on {obj.uri} failed ({type(error).__name__})"
+                FailureReason.S3_UNAVAILABLE, f"HeadObject on {obj.uri} failed ({type(error).__name__})"
             ) from None
         metadata = head.get("Metadata") or {}
         return {str(key).lower(): str(value) for key, value in metadata.items()}

@@ -36,13 +36,13 @@ from urllib3.exceptions import ConnectTimeoutError, NewConnectionError
 from .deadline import Deadline
 from .errors import PermanentFailure, TransientFailure
 from .models import CopyRequest, CopyResult
+from .reasons import FailureReason
 from .wistia_token import TokenSource
 
 USER_AGENT = "s3-wistia-bridge/0.1 (+https://github.com/s3-wistia-bridge)"
 VIDEO_LIMIT_TEXT = "video limit"
 # Never start an attempt that cannot get at least this long to read the answer.
 MIN_READ_SECONDS = 1.0
-_RETRYABLE_STATUSES = frozenset({408, 429})
 # Clocks differ a little between Wistia and Lambda; a media created this much before the
 # unanswered request started still counts as possibly ours.
 CLOCK_SKEW_SECONDS = 5.0
@@ -51,11 +51,17 @@ CLOCK_SKEW_SECONDS = 5.0
 _PRESIGNED_SECRETS = re.compile(
     r"(X-Amz-(?:Signature|Security-Token|Credential)=)[^&\s\"'<>]+", re.IGNORECASE
 )
+# Statuses worth another attempt (any 5xx too), and the reason each is reported under.
+_TRANSIENT_REASONS = {
+    408: FailureReason.WISTIA_TIMEOUT,
+    429: FailureReason.WISTIA_RATE_LIMITED,
+    503: FailureReason.WISTIA_RATE_LIMITED,
+}
 _PERMANENT_REASONS = {
-    400: "wistia_bad_request",
-    403: "wistia_forbidden",
-    404: "wistia_not_found",
-    422: "wistia_unprocessable",
+    400: FailureReason.WISTIA_BAD_REQUEST,
+    403: FailureReason.WISTIA_FORBIDDEN,
+    404: FailureReason.WISTIA_NOT_FOUND,
+    422: FailureReason.WISTIA_UNPROCESSABLE,
 }
 
 
@@ -63,19 +69,61 @@ class RetryNotice(NamedTuple):
     """Told to the observer before each backoff sleep (logs, metrics)."""
 
     attempt: int
-    reason: str
+    reason: FailureReason
     http_status: int | None
     delay_seconds: float
 
 
-class _Answer(NamedTuple):
-    """One attempt's classified result."""
+# --- what one attempt can end in ----------------------------------------------------------------
 
-    result: CopyResult | None = None
-    transient: TransientFailure | None = None
+
+class Copied(NamedTuple):
+    result: CopyResult
+
+
+class Unauthorized(NamedTuple):
+    """HTTP 401: the token was refused (perhaps rotated since it was read)."""
+
+
+class Retry(NamedTuple):
+    """A transient answer: another attempt may succeed, if the budget allows one."""
+
+    reason: FailureReason
+    detail: str
+    http_status: int | None = None
     retry_after: float | None = None
-    unauthorized: bool = False
-    ambiguous: bool = False  # the request may have reached Wistia and created the media
+    maybe_sent: bool = False  # the request may have reached Wistia and created the media
+
+    def failure(self, attempts: int, why_stopped: str = "") -> TransientFailure:
+        return TransientFailure(
+            self.reason, self.detail + why_stopped, http_status=self.http_status, attempts=attempts
+        )
+
+
+Answer = Copied | Unauthorized | Retry
+
+
+class _Budget:
+    """What one copy may still spend: attempts, and the invocation's time."""
+
+    def __init__(self, deadline: Deadline, max_attempts: int, connect_timeout: float, min_read: float):
+        self.deadline = deadline
+        self.attempts = 0
+        self._max_attempts = max_attempts
+        self._connect_timeout = connect_timeout
+        self._min_read = min_read
+
+    def read_timeout(self, configured: float) -> float | None:
+        """The read timeout a request may have now; None when not even the least is left."""
+        read = min(configured, self.deadline.remaining() - self._connect_timeout)
+        return read if read >= self._min_read else None
+
+    def out_of_attempts(self) -> bool:
+        return self.attempts >= self._max_attempts
+
+    def fits_after(self, delay: float) -> bool:
+        """Whether an attempt started after sleeping `delay` could still read an answer."""
+        return delay + self._connect_timeout + self._min_read <= self.deadline.remaining()
 
 
 class WistiaClient:
@@ -86,10 +134,10 @@ class WistiaClient:
         *,
         base_url: str,
         tokens: TokenSource,
+        connect_timeout: float,
+        read_timeout: float,
+        max_attempts: int,
         api_url: str | None = None,
-        connect_timeout: float = 3.05,
-        read_timeout: float = 20.0,
-        max_attempts: int = 4,
         backoff_base: float = 0.5,
         backoff_cap: float = 8.0,
         session: requests.Session | None = None,
@@ -119,73 +167,59 @@ class WistiaClient:
 
         Named after the original endpoint; a request with a `url` is a URL import instead.
         """
+        budget = _Budget(deadline, self._max_attempts, self._connect_timeout, self._min_read)
         token = self._tokens.token()
         refreshed = False
-        ambiguous_since: float | None = None
-        attempt = 0
+        maybe_sent_since: float | None = None
         while True:
-            attempt += 1
             started = time.time()
-            answer = self._attempt(request, token, deadline, attempt)
-            if answer.result is not None:
+            answer = self._attempt(request, token, budget)
+            if isinstance(answer, Copied):
                 return answer.result
-            if answer.unauthorized:
-                if refreshed:
-                    raise PermanentFailure(
-                        "wistia_unauthorized",
-                        "Wistia answered 401 twice, also with a freshly read token: "
-                        "put a valid token with upload permission in WISTIA_SECRET_ID",
-                        http_status=401,
-                        attempts=attempt,
-                    )
-                # A rotated secret: read it again, bypassing the cache, and retry at once.
-                token = self._tokens.token(refresh=True)
+            if isinstance(answer, Unauthorized):
+                token = self._fresh_token(refreshed, budget.attempts)
                 refreshed = True
                 continue
-            failure = answer.transient
-            assert failure is not None  # noqa: S101 - _attempt returns exactly one of the three
-            failure.attempts = attempt
-            if answer.ambiguous and ambiguous_since is None:
-                ambiguous_since = started
-            delay = self._delay(attempt, answer.retry_after)
-            out_of_attempts = attempt >= self._max_attempts
-            out_of_time = delay + self._connect_timeout + self._min_read > deadline.remaining()
-            if not out_of_attempts and not out_of_time:
-                self._on_retry(RetryNotice(attempt, failure.reason, failure.http_status, delay))
-                self._sleep(delay)
-            if ambiguous_since is not None:
-                found = self._find_created(request, token, ambiguous_since, deadline, attempt)
+            if answer.maybe_sent and maybe_sent_since is None:
+                maybe_sent_since = started
+            stopped = self._back_off(answer, budget)
+            if maybe_sent_since is not None:
+                found = self._find_created(request, token, maybe_sent_since, budget)
                 if found is not None:
                     return found
-            if out_of_attempts:
-                raise failure
-            if out_of_time:
-                failure.message += f" (no time left for another attempt after {delay:.1f}s)"
-                raise failure
+            if stopped is not None:
+                raise stopped
+
+    def _fresh_token(self, refreshed: bool, attempts: int) -> str:
+        """After a 401: the secret read again, bypassing the cache (rotation), once per copy."""
+        if refreshed:
+            raise PermanentFailure(
+                FailureReason.WISTIA_UNAUTHORIZED,
+                "Wistia answered 401 twice, also with a freshly read token: "
+                "put a valid token with upload permission in WISTIA_SECRET_ID",
+                http_status=401,
+                attempts=attempts,
+            )
+        return self._tokens.token(refresh=True)
+
+    def _back_off(self, answer: Retry, budget: _Budget) -> TransientFailure | None:
+        """Sleep before the next attempt; or the failure to raise when none may follow."""
+        delay = self._delay(budget.attempts, answer.retry_after)
+        if budget.out_of_attempts():
+            return answer.failure(budget.attempts)
+        if not budget.fits_after(delay):
+            return answer.failure(budget.attempts, f" (no time left for another attempt after {delay:.1f}s)")
+        self._on_retry(RetryNotice(budget.attempts, answer.reason, answer.http_status, delay))
+        self._sleep(delay)
+        return None
 
     def _find_created(
-        self, request: CopyRequest, token: str, since: float, deadline: Deadline, attempt: int
+        self, request: CopyRequest, token: str, since: float, budget: _Budget
     ) -> CopyResult | None:
         """The media an unanswered request created, if Wistia's Data API shows exactly one."""
-        budget = deadline.remaining() - self._connect_timeout
-        if self._medias_url is None or budget < self._min_read:
-            return None
-        params = {"name": request.name}
-        if request.project_id:
-            params["project_id"] = request.project_id
-        try:
-            response = self._session.get(
-                self._medias_url,
-                params=params,
-                headers={"Authorization": f"Bearer {token}"},
-                timeout=(self._connect_timeout, min(self._read_timeout, budget)),
-                allow_redirects=False,
-            )
-        except requests.RequestException:
+        medias = self._medias_named(request, token, budget)
+        if medias is None:
             return None  # cannot tell: send the copy again rather than risk losing the video
-        medias = _json(response) if response.status_code == 200 else None
-        if not isinstance(medias, list):
-            return None
         candidates = [
             media
             for media in medias
@@ -195,31 +229,42 @@ class WistiaClient:
         ]
         if len(candidates) > 1:
             raise PermanentFailure(
-                "wistia_ambiguous",
+                FailureReason.WISTIA_AMBIGUOUS,
                 f"a request got no answer and {len(candidates)} medias named {request.name!r} "
                 "appeared since: check them in Wistia, keep one, then replay only if none is this object",
-                attempts=attempt,
+                attempts=budget.attempts,
             )
         if not candidates:
             return None
-        media = candidates[0]
-        hashed_id, media_id = media.get("hashed_id"), media.get("id")
-        return CopyResult(
-            hashed_id=hashed_id if isinstance(hashed_id, str) else None,
-            media_id=media_id if isinstance(media_id, int) and not isinstance(media_id, bool) else None,
-            attempts=attempt,
-            recovered=True,
-        )
+        return _media_result(candidates[0], budget.attempts)._replace(recovered=True)
 
-    def _attempt(self, request: CopyRequest, token: str, deadline: Deadline, attempt: int) -> _Answer:
-        remaining = deadline.remaining()
-        read_timeout = min(self._read_timeout, remaining - self._connect_timeout)
-        if read_timeout < self._min_read:
-            return _Answer(
-                transient=TransientFailure(
-                    "deadline_exhausted", f"only {remaining:.1f}s left in the invocation"
-                )
+    def _medias_named(self, request: CopyRequest, token: str, budget: _Budget) -> list[Any] | None:
+        """The Data API's medias of the request's name (and project); None when it cannot say."""
+        read_timeout = budget.read_timeout(self._read_timeout)
+        if self._medias_url is None or read_timeout is None:
+            return None
+        params = {"name": request.name}
+        if request.project_id:
+            params["project_id"] = request.project_id
+        try:
+            response = self._session.get(
+                self._medias_url,
+                params=params,
+                headers={"Authorization": f"Bearer {token}"},
+                timeout=(self._connect_timeout, read_timeout),
+                allow_redirects=False,
             )
+        except requests.RequestException:
+            return None
+        medias = _json(response) if response.status_code == 200 else None
+        return medias if isinstance(medias, list) else None
+
+    def _attempt(self, request: CopyRequest, token: str, budget: _Budget) -> Answer:
+        budget.attempts += 1
+        read_timeout = budget.read_timeout(self._read_timeout)
+        if read_timeout is None:
+            left = budget.deadline.remaining()
+            return Retry(FailureReason.DEADLINE_EXHAUSTED, f"only {left:.1f}s left in the invocation")
         try:
             response = self._session.post(
                 self._import_url if request.url is not None else self._url,
@@ -229,15 +274,16 @@ class WistiaClient:
                 allow_redirects=False,  # a redirect would carry the token elsewhere
             )
         except requests.ConnectTimeout:
-            return _Answer(transient=TransientFailure("wistia_timeout", "connect timeout"))
+            return Retry(FailureReason.WISTIA_TIMEOUT, "connect timeout")
         except requests.Timeout:
-            return _Answer(transient=TransientFailure("wistia_timeout", "read timeout"), ambiguous=True)
+            return Retry(FailureReason.WISTIA_TIMEOUT, "read timeout", maybe_sent=True)
         except requests.RequestException as error:
-            return _Answer(
-                transient=TransientFailure("wistia_connection_error", type(error).__name__),
-                ambiguous=_may_have_been_sent(error),
+            return Retry(
+                FailureReason.WISTIA_CONNECTION_ERROR,
+                type(error).__name__,
+                maybe_sent=_may_have_been_sent(error),
             )
-        return _classify(response, token, attempt)
+        return _classify(response, token, budget.attempts)
 
     def _delay(self, attempt: int, retry_after: float | None) -> float:
         if retry_after is not None:
@@ -265,31 +311,33 @@ def _session() -> requests.Session:
     return session
 
 
-def _classify(response: requests.Response, token: str, attempt: int) -> _Answer:
+def _classify(response: requests.Response, token: str, attempt: int) -> Answer:
+    """Success, 401 and transient answers as values; anything else raises PermanentFailure."""
     status = response.status_code
     if 200 <= status < 300:
-        return _Answer(result=_media(response, attempt))
+        return Copied(_media_result(_json(response), attempt))
     if status == 401:
-        return _Answer(unauthorized=True)
-    if status in _RETRYABLE_STATUSES or status >= 500:
-        reason = (
-            "wistia_rate_limited"
-            if status in {429, 503}
-            else ("wistia_timeout" if status == 408 else "wistia_server_error")
-        )
+        return Unauthorized()
+    if status in _TRANSIENT_REASONS or status >= 500:
         text, _ = error_text(response, token)
-        detail = f"HTTP {status}" + (f": {text}" if text else "")
-        return _Answer(
-            transient=TransientFailure(reason, detail, http_status=status),
+        return Retry(
+            _TRANSIENT_REASONS.get(status, FailureReason.WISTIA_SERVER_ERROR),
+            f"HTTP {status}" + (f": {text}" if text else ""),
+            http_status=status,
             retry_after=retry_after_seconds(response.headers.get("Retry-After")),
-            ambiguous=status == 504,  # a gateway gave up waiting: the upload host may have acted
+            maybe_sent=status == 504,  # a gateway gave up waiting: the upload host may have acted
         )
+    raise _permanent(response, token, attempt)
+
+
+def _permanent(response: requests.Response, token: str, attempt: int) -> PermanentFailure:
+    status = response.status_code
     text, code = error_text(response, token)
     if status == 400 and text and VIDEO_LIMIT_TEXT in text.lower():
-        reason = "wistia_video_limit"
+        reason = FailureReason.WISTIA_VIDEO_LIMIT
     else:
-        reason = _PERMANENT_REASONS.get(status, f"wistia_http_{status}")
-    raise PermanentFailure(
+        reason = _PERMANENT_REASONS.get(status, FailureReason.WISTIA_HTTP_ERROR)
+    return PermanentFailure(
         reason,
         f"Wistia answered HTTP {status}" + (f": {text}" if text else ""),
         http_status=status,
@@ -299,9 +347,8 @@ def _classify(response: requests.Response, token: str, attempt: int) -> _Answer:
     )
 
 
-def _media(response: requests.Response, attempts: int) -> CopyResult:
+def _media_result(body: Any, attempts: int) -> CopyResult:
     """Wistia documents the media JSON may change: read only hashed_id and id, when present."""
-    body = _json(response)
     hashed_id = body.get("hashed_id") if isinstance(body, dict) else None
     media_id = body.get("id") if isinstance(body, dict) else None
     return CopyResult(
@@ -317,20 +364,24 @@ def error_text(response: requests.Response, token: str) -> tuple[str | None, str
     text: Any = None
     code: Any = None
     if isinstance(body, dict):
-        error = body.get("error", body.get("errors"))
-        if isinstance(error, dict):
-            text = error.get("detail") or error.get("message")
-            code = error.get("code")
-        elif isinstance(error, str):
-            text = error
-        elif isinstance(error, list) and error:
-            text = "; ".join(str(item) for item in error)
+        text, code = _error_fields(body.get("error", body.get("errors")))
     elif response.text and "html" not in response.headers.get("Content-Type", ""):
         text = response.text
     # Redact before clipping: a token cut in half by the clip would no longer be found.
     clean_text = _redact(str(text), token)[:500] if text else None
     clean_code = _redact(str(code), token)[:100] if code is not None else None
     return clean_text, clean_code
+
+
+def _error_fields(error: Any) -> tuple[Any, Any]:
+    """(message, code) of `{"error": {...}}`, `{"error": "..."}` or `{"errors": [...]}`."""
+    if isinstance(error, dict):
+        return error.get("detail") or error.get("message"), error.get("code")
+    if isinstance(error, str):
+        return error, None
+    if isinstance(error, list) and error:
+        return "; ".join(str(item) for item in error), None
+    return None, None
 
 
 def retry_after_seconds(value: str | None) -> float | None:

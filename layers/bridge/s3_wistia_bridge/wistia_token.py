@@ -6,12 +6,16 @@ import contextlib
 import json
 import re
 import threading
-from typing import TYPE_CHECKING, Any, Protocol
+from typing import TYPE_CHECKING, Protocol
+
+from aws_lambda_powertools.utilities.parameters import SecretsProvider
+from aws_lambda_powertools.utilities.parameters.exceptions import GetParameterError
 
 from .errors import PermanentFailure, TransientFailure
+from .reasons import FailureReason
 
 if TYPE_CHECKING:
-    from aws_lambda_powertools.utilities.parameters import SecretsProvider
+    from mypy_boto3_secretsmanager import SecretsManagerClient
 
 # Header-safe: visible ASCII only, so a token can never smuggle whitespace into a header.
 _TOKEN = re.compile(r"^[\x21-\x7e]{8,4096}$")
@@ -47,7 +51,7 @@ def parse_token(raw: str | bytes) -> str:
 
 def _malformed(why: str) -> PermanentFailure:
     return PermanentFailure(
-        "secret_malformed",
+        FailureReason.SECRET_MALFORMED,
         f'{why}; store the bare token or {{"access_token": "..."}} in WISTIA_SECRET_ID',
     )
 
@@ -60,11 +64,9 @@ class SecretsManagerToken:
         secret_id: str,
         max_age_seconds: int,
         provider: SecretsProvider | None = None,
-        client: Any = None,
+        client: SecretsManagerClient | None = None,
     ):
-        """`client`: a Secrets Manager client (boto3's or aws_json's); default: boto3's."""
-        from aws_lambda_powertools.utilities.parameters import SecretsProvider  # noqa: PLC0415
-
+        """`client`: the container's Secrets Manager client (default: Powertools makes one)."""
         self._secret_id = secret_id
         self._max_age = max_age_seconds
         self._provider = provider or SecretsProvider(boto3_client=client)
@@ -89,10 +91,6 @@ class SecretsManagerToken:
         return self._read(refresh=refresh)
 
     def _read(self, *, refresh: bool) -> str:
-        from aws_lambda_powertools.utilities.parameters.exceptions import (  # noqa: PLC0415
-            GetParameterError,
-        )
-
         try:
             raw = self._provider.get(self._secret_id, max_age=self._max_age, force_fetch=refresh)
         except GetParameterError as error:
@@ -100,7 +98,7 @@ class SecretsManagerToken:
             cause = error.__cause__ or error.__context__ or error
             code = getattr(cause, "response", {}).get("Error", {}).get("Code", type(cause).__name__)
             raise TransientFailure(
-                "secret_unavailable",
+                FailureReason.SECRET_UNAVAILABLE,
                 f"could not read WISTIA_SECRET_ID {self._secret_id!r} from Secrets Manager ({code})",
             ) from None
         if raw is None:
