@@ -326,8 +326,9 @@ VARIABLES = (
         "ALLOWED_PREFIXES",
         "allowed_prefixes",
         _listed(_prefix, tuple, "key prefixes without a leading `/`"),
-        "Key prefixes to copy, e.g. `videos/,uploads/`; not set: any key. The template allows at most 5 "
-        "of S3's safe characters (they also become notification filters and policy resources).",
+        "Key prefixes to copy, e.g. `videos/,uploads/`; not set: any key. The template allows at most 5, "
+        "of letters, digits and `/ ! - _ . * ' ( )` (they also become notification filters and policy "
+        "resources).",
         parameters=("AllowedPrefixes",),
     ),
     Variable(
@@ -342,7 +343,7 @@ VARIABLES = (
         "MAX_OBJECT_BYTES",
         "max_object_bytes",
         _integer(1),
-        "Largest object to copy, in bytes; not set: no limit.",
+        "Largest object to copy, in bytes (Wistia documents 8 GB as its limit); not set: no limit.",
         parameters=("MaxObjectBytes",),
     ),
     Variable(
@@ -410,7 +411,8 @@ VARIABLES = (
         "copy_mode",
         _choice(tuple(CopyMode), CopyMode),
         "`s3_copy`: Wistia reads the object from the bucket (Premium). `url_import`: Wistia imports a "
-        "presigned GET URL of it (any plan); the role then gets `s3:GetObject` on the allowed prefixes.",
+        "presigned GET URL of it (any plan); the role then gets `s3:GetObject` on the allowed prefixes "
+        "(objects under a customer-managed KMS key also need `kms:Decrypt`, which the stack does not grant).",
         parameters=("CopyMode",),
         default=CopyMode.S3_COPY.value,
     ),
@@ -418,8 +420,9 @@ VARIABLES = (
         "PRESIGNED_URL_HOURS",
         "presigned_url_hours",
         _integer(1, MAX_PRESIGNED_URL_HOURS),
-        "`url_import`: hours a presigned URL is valid; a URL signed by the function's role also dies "
-        "with the role's session, so keep it small.",
+        "`url_import`: hours a presigned URL is valid. A URL signed by the function's role dies with the "
+        "role's session whatever this says (the function warns at its first URL): keep it small; a failed "
+        "fetch lands on the failure queue and a replay signs a new URL.",
         parameters=("PresignedUrlHours",),
         default="6",
     ),
@@ -436,8 +439,9 @@ VARIABLES = (
         "WRITE_BACK_TAG_KEY",
         "write_back_tag_key",
         Parser(_tag_key, "an S3 tag key: 1..128 letters, digits, spaces and `_ . : / = + - @`, not `aws:`"),
-        "After a copy, tag the object with the Wistia media's hashed_id under this key; not set: no "
-        "write-back. A failed write-back never fails the copy.",
+        "After a copy, tag the object version with the Wistia media's `hashed_id` under this key, other "
+        "tags kept (the role gets `s3:Get/PutObject(Version)Tagging` on the allowed prefixes); not set: "
+        "no write-back. A failed write-back never fails the copy (metric `WriteBackFailed`).",
         parameters=("WriteBackTagKey",),
     ),
     Variable(
