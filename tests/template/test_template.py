@@ -17,9 +17,12 @@ from functools import cache
 from pathlib import Path
 from typing import Any
 
+import boto3
 import pytest
 from cfnlint.decode import decode  # type: ignore[import-untyped]
-from s3_wistia_bridge.config import FUNCTION_ENVIRONMENT, VARIABLES, ConfigError, Variable
+from s3_wistia_bridge.config import FUNCTION_ENVIRONMENT, VARIABLES, BridgeConfig, ConfigError, Variable
+from samtranslator.parser.parser import Parser  # type: ignore[import-untyped]
+from samtranslator.translator.translator import Translator  # type: ignore[import-untyped]
 
 ROOT = Path(__file__).resolve().parents[2]
 TEMPLATE_PATH = ROOT / "template.yaml"
@@ -222,12 +225,6 @@ def as_list(value: Any) -> list[Any]:
 
 def translate(params: Mapping[str, str]) -> dict[str, Any]:
     """The CloudFormation that `sam deploy` would submit for these parameters."""
-    try:
-        import boto3
-        from samtranslator.parser.parser import Parser  # type: ignore[import-untyped]
-        from samtranslator.translator.translator import Translator  # type: ignore[import-untyped]
-    except ImportError as error:  # pragma: no cover - a broken dev venv
-        pytest.fail(f"aws-sam-translator is needed in the dev venv (requirements/dev.txt): {error}")
     template = load()
     # Local paths become S3 URIs when sam packages them; the translator only accepts the latter.
     template["Resources"]["IngestFunction"]["Properties"]["CodeUri"] = "s3://artifacts/ingest.zip"
@@ -384,9 +381,8 @@ def test_the_generated_bucket_name_is_a_valid_lowercase_bucket_name():
     ids=["defaults-new-bucket", "defaults-existing-bucket", "everything-set"],
 )
 def test_the_wired_environment_passes_the_functions_own_configuration_check(params):
-    config = pytest.importorskip("s3_wistia_bridge.config")
     environment = Template(load(), params).environment()
-    parsed = config.BridgeConfig.from_environ(environment)
+    parsed = BridgeConfig.from_environ(environment)
     assert parsed.secret_id == SECRET_ARN
     assert parsed.failure_queue_url == "<FailureQueue>"
     assert parsed.idempotency_table == "<IdempotencyTable>"
