@@ -245,6 +245,8 @@ class Variable(NamedTuple):
     fallback: str | None = None  # the variable read when this one is not set
 
     def read(self, env: Mapping[str, str]) -> Any:
+        """Its value: as set, else from `fallback`, else the default; a value equal to `parse.unset`
+        (a list of nothing but commas, `[]` routes) counts as not set."""
         value = self._parsed(self.name, env)
         if value == self.parse.unset and self.fallback:
             value = self._parsed(self.fallback, env)
