@@ -1,7 +1,7 @@
 """Regenerate the documentation sections that are derived from code (`make docs`).
 
 A generated section sits between `<!-- generated:NAME -->` and `<!-- /generated:NAME -->` in a
-Markdown file; `tests/unit/test_docs.py` fails when a section is out of date, so the docs cannot
+Markdown file; `tests/unit/test_reasons.py` fails when a section is out of date, so the docs cannot
 drift from the declarations they describe. Hand-written because it is a dozen lines of `re`.
 """
 
@@ -12,6 +12,7 @@ import sys
 from collections.abc import Callable
 from pathlib import Path
 
+from s3_wistia_bridge.config import configuration_table
 from s3_wistia_bridge.reasons import runbook_table
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -19,6 +20,7 @@ ROOT = Path(__file__).resolve().parents[1]
 # (file, section name) -> the section's text
 SECTIONS: dict[tuple[str, str], Callable[[], str]] = {
     ("docs/runbook.md", "reasons"): runbook_table,
+    ("docs/configuration.md", "configuration"): configuration_table,
 }
 
 

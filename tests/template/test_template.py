@@ -17,9 +17,12 @@ from functools import cache
 from pathlib import Path
 from typing import Any
 
+import boto3
 import pytest
 from cfnlint.decode import decode  # type: ignore[import-untyped]
-from s3_wistia_bridge.config import FUNCTION_ENVIRONMENT
+from s3_wistia_bridge.config import FUNCTION_ENVIRONMENT, VARIABLES, BridgeConfig, ConfigError, Variable
+from samtranslator.parser.parser import Parser  # type: ignore[import-untyped]
+from samtranslator.translator.translator import Translator  # type: ignore[import-untyped]
 
 ROOT = Path(__file__).resolve().parents[2]
 TEMPLATE_PATH = ROOT / "template.yaml"
@@ -222,12 +225,6 @@ def as_list(value: Any) -> list[Any]:
 
 def translate(params: Mapping[str, str]) -> dict[str, Any]:
     """The CloudFormation that `sam deploy` would submit for these parameters."""
-    try:
-        import boto3
-        from samtranslator.parser.parser import Parser  # type: ignore[import-untyped]
-        from samtranslator.translator.translator import Translator  # type: ignore[import-untyped]
-    except ImportError as error:  # pragma: no cover - a broken dev venv
-        pytest.fail(f"aws-sam-translator is needed in the dev venv (requirements/dev.txt): {error}")
     template = load()
     # Local paths become S3 URIs when sam packages them; the translator only accepts the latter.
     template["Resources"]["IngestFunction"]["Properties"]["CodeUri"] = "s3://artifacts/ingest.zip"
@@ -295,36 +292,44 @@ def test_every_variable_the_function_reads_is_wired_and_nothing_else():
     assert set(variables) == function_environment_contract()
 
 
-def test_each_variable_comes_from_its_parameter_or_resource():
-    variables = load()["Resources"]["IngestFunction"]["Properties"]["Environment"]["Variables"]
-    expected_refs = {
-        "WISTIA_SECRET_ID": "WistiaSecretArn",
-        "WISTIA_UPLOAD_URL": "WistiaUploadUrl",
-        "ALLOWED_REGIONS": "AWS::Region",
-        "ALLOWED_PREFIXES": "AllowedPrefixes",
-        "ALLOWED_EXTENSIONS": "AllowedExtensions",
-        "MAX_OBJECT_BYTES": "MaxObjectBytes",
-        "WISTIA_PROJECT_ID": "WistiaProjectId",
-        "WISTIA_ROUTES": "WistiaRoutes",
-        "WISTIA_DESCRIPTION": "WistiaDescription",
-        "FAILURE_QUEUE_URL": "FailureQueue",
-        "TOKEN_CACHE_SECONDS": "TokenCacheSeconds",
-        "WISTIA_CONNECT_TIMEOUT_SECONDS": "WistiaConnectTimeoutSeconds",
-        "WISTIA_READ_TIMEOUT_SECONDS": "WistiaReadTimeoutSeconds",
-        "WISTIA_MAX_ATTEMPTS": "WistiaMaxAttempts",
-        "LEAN_AWS_CLIENTS": "LeanAwsClients",
-        "IDEMPOTENCY_TABLE": "IdempotencyTable",
-        "IDEMPOTENCY_TTL_SECONDS": "IdempotencyTtlSeconds",
-        "COPY_MODE": "CopyMode",
-        "PRESIGNED_URL_HOURS": "PresignedUrlHours",
-        "OBJECT_METADATA": "ObjectMetadata",
-        "WRITE_BACK_TAG_KEY": "WriteBackTagKey",
-        "POWERTOOLS_LOG_LEVEL": "LogLevel",
-    }
-    for name, ref in expected_refs.items():
-        assert variables[name] == {"Ref": ref}, name
-    assert variables["POWERTOOLS_SERVICE_NAME"] == "s3-wistia-bridge"
-    assert variables["POWERTOOLS_METRICS_NAMESPACE"] == "S3WistiaBridge"
+@pytest.mark.parametrize("variable", VARIABLES, ids=lambda variable: variable.name)
+def test_each_variable_comes_from_the_parameters_it_declares(variable: Variable):
+    template = load()
+    value = template["Resources"]["IngestFunction"]["Properties"]["Environment"]["Variables"][variable.name]
+    assert set(variable.parameters) <= set(template["Parameters"]), "declared parameters exist"
+    assert set(references(value)) & set(template["Parameters"]) == set(variable.parameters)
+    if len(variable.parameters) == 1:
+        assert value == {"Ref": variable.parameters[0]}
+    elif not variable.parameters:
+        assert value == STACK_SET.get(variable.name, variable.default)
+
+
+# What the stack itself puts into the variables that no parameter sets (the others: their default).
+STACK_SET = {
+    "ALLOWED_REGIONS": {"Ref": "AWS::Region"},
+    "FAILURE_QUEUE_URL": {"Ref": "FailureQueue"},
+    "IDEMPOTENCY_TABLE": {"Ref": "IdempotencyTable"},
+}
+
+
+@pytest.mark.parametrize(
+    "variable", [v for v in VARIABLES if len(v.parameters) == 1], ids=lambda variable: variable.name
+)
+def test_each_parameter_has_its_variables_default_and_bounds(variable: Variable):
+    spec = load()["Parameters"][variable.parameters[0]]
+    if "Default" not in spec:
+        assert variable.missing, f"{variable.name}: a parameter without a default sets a required variable"
+        return
+    assert str(spec["Default"]) == (variable.default or ""), "one default, as the function parses it"
+    if "AllowedValues" in spec:
+        assert [str(value) for value in spec["AllowedValues"]] == list(variable.parse.choices)
+    if "MinValue" in spec:
+        # The template's range is the function's: both ends accepted, one step beyond refused.
+        for accepted in (spec["MinValue"], spec["MaxValue"]):
+            variable.parse.check(variable.name, str(accepted))
+        for refused in (spec["MinValue"] - 1, spec["MaxValue"] + 1):
+            with pytest.raises(ConfigError, match=f"^{variable.name}:"):
+                variable.parse.check(variable.name, str(refused))
 
 
 @pytest.mark.parametrize(
@@ -376,9 +381,8 @@ def test_the_generated_bucket_name_is_a_valid_lowercase_bucket_name():
     ids=["defaults-new-bucket", "defaults-existing-bucket", "everything-set"],
 )
 def test_the_wired_environment_passes_the_functions_own_configuration_check(params):
-    config = pytest.importorskip("s3_wistia_bridge.config")
     environment = Template(load(), params).environment()
-    parsed = config.BridgeConfig.from_environ(environment)
+    parsed = BridgeConfig.from_environ(environment)
     assert parsed.secret_id == SECRET_ARN
     assert parsed.failure_queue_url == "<FailureQueue>"
     assert parsed.idempotency_table == "<IdempotencyTable>"
@@ -388,27 +392,11 @@ def test_the_wired_environment_passes_the_functions_own_configuration_check(para
     assert parsed.write_back_tag_key == (params.get("WriteBackTagKey") or None)
 
 
-def test_parameter_defaults_match_the_functions_defaults():
-    config = pytest.importorskip("s3_wistia_bridge.config")
-    parameters = load()["Parameters"]
-    assert parameters["AllowedExtensions"]["Default"] == config.DEFAULT_EXTENSIONS
-    assert parameters["WistiaUploadUrl"]["Default"] == config.DEFAULT_UPLOAD_URL
-    defaults = config.BridgeConfig(
-        secret_id="s", failure_queue_url="q", allowed_buckets=frozenset(), allowed_regions=frozenset()
-    )
-    assert parameters["TokenCacheSeconds"]["Default"] == defaults.token_cache_seconds
-    assert parameters["WistiaConnectTimeoutSeconds"]["Default"] == defaults.connect_timeout_seconds
-    assert parameters["WistiaReadTimeoutSeconds"]["Default"] == defaults.read_timeout_seconds
-    assert parameters["WistiaMaxAttempts"]["Default"] == defaults.max_attempts
-    assert parameters["IdempotencyTtlSeconds"]["Default"] == defaults.idempotency_ttl_seconds
-    assert parameters["CopyMode"]["Default"] == defaults.copy_mode.value
-    assert set(parameters["CopyMode"]["AllowedValues"]) == {mode.value for mode in config.CopyMode}
-    assert parameters["PresignedUrlHours"]["Default"] == defaults.presigned_url_hours
-    assert parameters["PresignedUrlHours"]["MaxValue"] == config.MAX_PRESIGNED_URL_HOURS
-    assert parameters["ObjectMetadata"]["Default"] == str(defaults.object_metadata).lower()
-    assert parameters["LeanAwsClients"]["Default"] == str(defaults.lean_aws_clients).lower()
-    assert parameters["WriteBackTagKey"]["Default"] == ""
-    assert defaults.write_back_tag_key is None
+def test_every_parameter_is_documented_with_its_variable_or_in_the_deployment_guide():
+    declared = {name for variable in VARIABLES for name in variable.parameters}
+    guide = (ROOT / "docs/deployment.md").read_text(encoding="utf-8")
+    for name in load()["Parameters"]:
+        assert name in declared or f"| `{name}` |" in guide, f"{name} is documented nowhere"
 
 
 def test_every_parameter_is_described_used_and_its_default_is_allowed():

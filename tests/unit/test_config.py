@@ -14,10 +14,12 @@ from s3_wistia_bridge.config import (
     DEFAULT_EXTENSIONS,
     DEFAULT_UPLOAD_URL,
     FUNCTION_ENVIRONMENT,
+    VARIABLES,
     BridgeConfig,
     ConfigError,
     CopyMode,
     Route,
+    configuration_table,
 )
 
 from tests.unit.conftest import BASE_ENV, build_config
@@ -310,23 +312,39 @@ def test_integer_variables_accept_their_minimum_and_reject_below_it(name, attrib
 
 
 @pytest.mark.parametrize(
-    ("name", "attribute"),
+    ("name", "attribute", "maximum"),
     [
-        ("WISTIA_CONNECT_TIMEOUT_SECONDS", "connect_timeout_seconds"),
-        ("WISTIA_READ_TIMEOUT_SECONDS", "read_timeout_seconds"),
+        ("TOKEN_CACHE_SECONDS", "token_cache_seconds", 86400),
+        ("WISTIA_MAX_ATTEMPTS", "max_attempts", 10),
+        ("IDEMPOTENCY_TTL_SECONDS", "idempotency_ttl_seconds", 365 * 24 * 3600),
     ],
 )
-@pytest.mark.parametrize(("raw", "expected"), [("0.5", 0.5), ("2", 2.0), ("900", 900.0), ("1e1", 10.0)])
-def test_timeouts_accept_seconds_in_range(name, attribute, raw, expected):
-    assert getattr(build_config(**{name: raw}), attribute) == expected
-
-
-@pytest.mark.parametrize("name", ["WISTIA_CONNECT_TIMEOUT_SECONDS", "WISTIA_READ_TIMEOUT_SECONDS"])
-@pytest.mark.parametrize("raw", ["0", "-1", "900.01", "1000", "nan", "inf", "fast", "5s"])
-def test_timeouts_out_of_range_are_errors_naming_the_variable(name, raw):
-    message = config_error(**{name: raw})
+def test_integer_variables_accept_their_maximum_and_reject_above_it(name, attribute, maximum):
+    assert getattr(build_config(**{name: str(maximum)}), attribute) == maximum
+    message = config_error(**{name: str(maximum + 1)})
     assert message.startswith(f"{name}:")
-    assert "(0, 900]" in message
+    assert f"maximum of {maximum}" in message
+
+
+TIMEOUTS = [
+    ("WISTIA_CONNECT_TIMEOUT_SECONDS", "connect_timeout_seconds", 30),
+    ("WISTIA_READ_TIMEOUT_SECONDS", "read_timeout_seconds", 900),
+]
+
+
+@pytest.mark.parametrize(("name", "attribute", "maximum"), TIMEOUTS)
+@pytest.mark.parametrize(("raw", "expected"), [("0.5", 0.5), ("2", 2.0), ("MAX", None), ("1e1", 10.0)])
+def test_timeouts_accept_seconds_in_range(name, attribute, maximum, raw, expected):
+    raw = raw.replace("MAX", str(maximum))
+    assert getattr(build_config(**{name: raw}), attribute) == (expected or float(maximum))
+
+
+@pytest.mark.parametrize(("name", "attribute", "maximum"), TIMEOUTS)
+@pytest.mark.parametrize("raw", ["0", "-1", "MAX.01", "1000", "nan", "inf", "fast", "5s"])
+def test_timeouts_out_of_range_are_errors_naming_the_variable(name, attribute, maximum, raw):
+    message = config_error(**{name: raw.replace("MAX", str(maximum))})
+    assert message.startswith(f"{name}:")
+    assert f"(0, {maximum}]" in message
 
 
 # --- project, description, table ----------------------------------------------------------
@@ -503,6 +521,28 @@ def test_source_scan_finds_the_variables_the_reader_is_asked_for():
     env = RecordingEnv(dict(BASE_ENV))
     BridgeConfig.from_environ(env)
     assert env.asked - LAMBDA_RESERVED <= names_read_in_config_source()
+
+
+def test_each_field_of_the_configuration_is_declared_by_exactly_one_variable():
+    fields = [variable.field for variable in VARIABLES if variable.field]
+    assert sorted(fields) == sorted(BridgeConfig._fields)
+
+
+@pytest.mark.parametrize("variable", [v for v in VARIABLES if v.missing], ids=lambda v: v.name)
+def test_a_required_variable_left_out_says_how_to_set_it(variable):
+    message = config_error(
+        **{variable.name: None}, **({variable.fallback: None} if variable.fallback else {})
+    )
+    assert message.startswith(f"{variable.name}:")
+    assert f"set {variable.name if variable.fallback else 'it'} to" in message
+
+
+def test_configuration_table_has_one_row_per_variable_in_declaration_order():
+    rows = configuration_table().splitlines()[2:]
+    listed = [row.split(" | ")[1] for row in rows]
+    assert listed == [f"`{name}`" for name in FUNCTION_ENVIRONMENT]
+    assert "| `WistiaSecretArn` | `WISTIA_SECRET_ID` | required |" in configuration_table()
+    assert "| `WistiaMaxAttempts` | `WISTIA_MAX_ATTEMPTS` | `4` | 1..10 |" in configuration_table()
 
 
 # --- copy mode, presigned URL lifetime, object metadata, write-back ----------------------------

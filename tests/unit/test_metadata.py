@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import pytest
-from s3_wistia_bridge.metadata import MAX_DESCRIPTION_CHARS, MAX_NAME_CHARS, ObjectSettings, object_settings
+from s3_wistia_bridge.metadata import MAX_DESCRIPTION_CHARS, ObjectSettings, object_settings
+from s3_wistia_bridge.routing import MAX_NAME_CHARS
 from s3_wistia_bridge.validation import Reason, Rejection
 
 

@@ -1,7 +1,11 @@
-"""The bridge's configuration: read once from the environment, validated, immutable.
+"""The bridge's configuration: one declaration per environment variable, read once, validated, immutable.
 
-Every problem raises ConfigError naming the variable and what is wrong, so a bad deployment fails
-at cold start with an actionable message instead of misbehaving on the first event.
+VARIABLES declares each variable once: its name, the template parameter that sets it, its parser
+(which carries the bounds or choices), its default and its meaning. Parsing, FUNCTION_ENVIRONMENT
+and the table of docs/configuration.md (`make docs`) all come from that one list. Every problem
+raises ConfigError naming the variable, the bad value and what is expected, so a bad deployment
+fails at cold start with an actionable message instead of misbehaving on the first event.
+Standard library only: importing pydantic would add about 90 ms to every cold start.
 """
 
 from __future__ import annotations
@@ -9,56 +13,28 @@ from __future__ import annotations
 import ipaddress
 import json
 import re
-from collections.abc import Mapping
+from collections.abc import Callable, Iterable, Mapping
 from enum import StrEnum
-from typing import NamedTuple
+from typing import Any, NamedTuple
 from urllib.parse import urlsplit
 
-# Wistia's documented formats (WISTIA-CONTRACT.md "Limits and formats"), plus mpeg and webm.
+# Wistia's documented upload formats (Upload API, https://docs.wistia.com/docs/upload-api),
+# plus mpeg and webm.
 DEFAULT_EXTENSIONS = "mp4,mov,m4v,mpg,mpeg,avi,flv,f4v,asf,wmv,vob,mod,3gp,mkv,divx,xvid,webm"
-_DEFAULT_ALLOWED_EXTENSIONS = frozenset(f".{ext}" for ext in DEFAULT_EXTENSIONS.split(","))
 DEFAULT_UPLOAD_URL = "https://upload.wistia.com"
 DEFAULT_API_URL = "https://api.wistia.com"
-
-# Every variable the ingest function reads; the template must wire each one (tests/template).
-FUNCTION_ENVIRONMENT = (
-    "WISTIA_SECRET_ID",
-    "WISTIA_UPLOAD_URL",
-    "WISTIA_API_URL",
-    "ALLOWED_BUCKETS",
-    "ALLOWED_REGIONS",
-    "ALLOWED_PREFIXES",
-    "ALLOWED_EXTENSIONS",
-    "MAX_OBJECT_BYTES",
-    "WISTIA_PROJECT_ID",
-    "WISTIA_ROUTES",
-    "WISTIA_DESCRIPTION",
-    "FAILURE_QUEUE_URL",
-    "TOKEN_CACHE_SECONDS",
-    "WISTIA_CONNECT_TIMEOUT_SECONDS",
-    "WISTIA_READ_TIMEOUT_SECONDS",
-    "WISTIA_MAX_ATTEMPTS",
-    "LEAN_AWS_CLIENTS",
-    "IDEMPOTENCY_TABLE",
-    "IDEMPOTENCY_TTL_SECONDS",
-    "COPY_MODE",
-    "PRESIGNED_URL_HOURS",
-    "OBJECT_METADATA",
-    "WRITE_BACK_TAG_KEY",
-    "POWERTOOLS_SERVICE_NAME",
-    "POWERTOOLS_METRICS_NAMESPACE",
-    "POWERTOOLS_LOG_LEVEL",
-)
+# SigV4 presigned URLs live at most 7 days.
+MAX_PRESIGNED_URL_HOURS = 7 * 24
+# A Wistia project's hashed id, as the routes, the default project and object metadata give it.
+PROJECT_ID = re.compile(r"^[A-Za-z0-9]{1,64}$")
 
 _BUCKET_NAME = re.compile(r"^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$")
 _REGION = re.compile(r"^[a-z]{2}(-[a-z]+)+-\d$")
-_PROJECT_ID = re.compile(r"^[A-Za-z0-9]{1,64}$")
 _EXTENSION = re.compile(r"^[a-z0-9]{1,16}$")
 _LOOPBACK_NAMES = frozenset({"localhost"})
 # An S3 tag key: 1..128 letters, digits, spaces and _ . : / = + - @; the aws: prefix is reserved.
 _TAG_KEY = re.compile(r"^[\w .:/=+\-@]{1,128}$")
-# SigV4 presigned URLs live at most 7 days.
-MAX_PRESIGNED_URL_HOURS = 7 * 24
+_ROUTE_FIELDS = frozenset({"prefix", "project_id", "contact_id", "description"})
 
 
 class CopyMode(StrEnum):
@@ -81,118 +57,42 @@ class Route(NamedTuple):
     description: str | None = None
 
 
-class BridgeConfig(NamedTuple):
-    secret_id: str
-    failure_queue_url: str
-    allowed_buckets: frozenset[str]
-    allowed_regions: frozenset[str]
-    upload_url: str = DEFAULT_UPLOAD_URL
-    api_url: str = DEFAULT_API_URL
-    allowed_prefixes: tuple[str, ...] = ()
-    allowed_extensions: frozenset[str] = _DEFAULT_ALLOWED_EXTENSIONS
-    max_object_bytes: int | None = None
-    default_project_id: str | None = None
-    routes: tuple[Route, ...] = ()
-    description: str | None = None
-    token_cache_seconds: int = 300
-    connect_timeout_seconds: float = 3.05
-    read_timeout_seconds: float = 20.0
-    max_attempts: int = 4
-    idempotency_table: str | None = None
-    idempotency_ttl_seconds: int = 7 * 24 * 3600
-    copy_mode: CopyMode = CopyMode.S3_COPY
-    presigned_url_hours: int = 6
-    object_metadata: bool = False
-    write_back_tag_key: str | None = None
-    lean_aws_clients: bool = True
-
-    @property
-    def reads_objects(self) -> bool:
-        """Whether the bridge itself calls S3 for the objects (presign, metadata, tags)."""
-        return self.copy_mode is CopyMode.URL_IMPORT or self.object_metadata or bool(self.write_back_tag_key)
-
-    @classmethod
-    def from_environ(cls, env: Mapping[str, str]) -> BridgeConfig:
-        """Build the configuration from environment variables (see the README's table)."""
-        reader = _Reader(env)
-        own_region = env.get("AWS_REGION", "").strip()
-        regions = reader.csv("ALLOWED_REGIONS") or ((own_region,) if own_region else ())
-        if not regions:
-            raise ConfigError(
-                "ALLOWED_REGIONS: empty and AWS_REGION is not set; "
-                "set ALLOWED_REGIONS to the bucket's region, e.g. us-east-1"
-            )
-        for region in regions:
-            if not _REGION.match(region):
-                raise ConfigError(f"ALLOWED_REGIONS: {region!r} is not an AWS region name")
-        buckets = reader.csv("ALLOWED_BUCKETS")
-        if not buckets:
-            raise ConfigError(
-                "ALLOWED_BUCKETS: required; set it to the comma-separated bucket names "
-                "the bridge may copy from (there is no wildcard)"
-            )
-        for bucket in buckets:
-            if not _BUCKET_NAME.match(bucket):
-                raise ConfigError(f"ALLOWED_BUCKETS: {bucket!r} is not a valid S3 bucket name")
-        extensions = reader.csv("ALLOWED_EXTENSIONS")
-        default_project = reader.text("WISTIA_PROJECT_ID")
-        if default_project is not None:
-            _check_project_id("WISTIA_PROJECT_ID", default_project)
-        return cls(
-            secret_id=reader.required("WISTIA_SECRET_ID"),
-            failure_queue_url=reader.required("FAILURE_QUEUE_URL"),
-            allowed_buckets=frozenset(buckets),
-            allowed_regions=frozenset(regions),
-            upload_url=_base_url("WISTIA_UPLOAD_URL", reader.text("WISTIA_UPLOAD_URL") or DEFAULT_UPLOAD_URL),
-            api_url=_base_url("WISTIA_API_URL", reader.text("WISTIA_API_URL") or DEFAULT_API_URL),
-            allowed_prefixes=_prefixes(reader.csv("ALLOWED_PREFIXES")),
-            allowed_extensions=_extensions(extensions) if extensions else _DEFAULT_ALLOWED_EXTENSIONS,
-            max_object_bytes=reader.optional_integer("MAX_OBJECT_BYTES", minimum=1),
-            default_project_id=default_project,
-            routes=_routes(reader.text("WISTIA_ROUTES")),
-            description=reader.text("WISTIA_DESCRIPTION"),
-            token_cache_seconds=reader.integer("TOKEN_CACHE_SECONDS", minimum=0, default=300),
-            connect_timeout_seconds=reader.number("WISTIA_CONNECT_TIMEOUT_SECONDS", default=3.05),
-            read_timeout_seconds=reader.number("WISTIA_READ_TIMEOUT_SECONDS", default=20.0),
-            max_attempts=reader.integer("WISTIA_MAX_ATTEMPTS", minimum=1, default=4),
-            idempotency_table=reader.text("IDEMPOTENCY_TABLE"),
-            idempotency_ttl_seconds=reader.integer(
-                "IDEMPOTENCY_TTL_SECONDS", minimum=3600, default=7 * 24 * 3600
-            ),
-            copy_mode=CopyMode(reader.choice("COPY_MODE", tuple(CopyMode), default=CopyMode.S3_COPY)),
-            presigned_url_hours=reader.integer(
-                "PRESIGNED_URL_HOURS", minimum=1, maximum=MAX_PRESIGNED_URL_HOURS, default=6
-            ),
-            object_metadata=reader.boolean("OBJECT_METADATA", default=False),
-            write_back_tag_key=_tag_key(reader.text("WRITE_BACK_TAG_KEY")),
-            lean_aws_clients=reader.boolean("LEAN_AWS_CLIENTS", default=True),
-        )
+# ---------------------------------------------------------------- parsers
 
 
-class _Reader:
-    """Typed access to the environment; empty values count as unset."""
+class Parser(NamedTuple):
+    """Turns a variable's text (stripped, never empty) into its value, or raises ConfigError."""
 
-    def __init__(self, env: Mapping[str, str]) -> None:
-        self._env = env
+    check: Callable[[str, str], Any]  # (variable name, text) -> value
+    bounds: str = ""  # the values it accepts, for the docs
+    unset: Any = None  # the value of a variable that is not set and has no default
+    choices: tuple[str, ...] = ()  # the only values it accepts, when it has a closed list
 
-    def text(self, name: str) -> str | None:
-        value = self._env.get(name, "").strip()
-        return value or None
 
-    def required(self, name: str) -> str:
-        value = self.text(name)
-        if value is None:
-            raise ConfigError(f"{name}: required but not set")
+def _text(name: str, raw: str) -> str:
+    return raw
+
+
+def _matching(pattern: re.Pattern[str], what: str) -> Callable[[str, str], str]:
+    def check(name: str, value: str) -> str:
+        if not pattern.match(value):
+            raise ConfigError(f"{name}: {value!r} is not {what}")
         return value
 
-    def csv(self, name: str) -> tuple[str, ...]:
-        raw = self.text(name) or ""
-        return tuple(part.strip() for part in raw.split(",") if part.strip())
+    return check
 
-    def optional_integer(self, name: str, *, minimum: int, maximum: int | None = None) -> int | None:
-        raw = self.text(name)
-        if raw is None:
-            return None
+
+def _listed(item: Callable[[str, str], str], into: Callable[[Iterable[str]], Any], bounds: str) -> Parser:
+    """Comma-separated items, each checked; blanks between commas are dropped (none at all: unset)."""
+
+    def check(name: str, raw: str) -> Any:
+        return into(item(name, part.strip()) for part in raw.split(",") if part.strip())
+
+    return Parser(check, f"{bounds}, comma-separated", unset=into(()))
+
+
+def _integer(minimum: int, maximum: int | None = None) -> Parser:
+    def check(name: str, raw: str) -> int:
         # isascii: str.isdigit() also accepts '²' and other digits int() refuses.
         if not (raw.isascii() and raw.isdigit()) or int(raw) < minimum:
             raise ConfigError(f"{name}: {raw!r} is not a whole number >= {minimum}")
@@ -200,37 +100,37 @@ class _Reader:
             raise ConfigError(f"{name}: {raw!r} is over the maximum of {maximum}")
         return int(raw)
 
-    def integer(self, name: str, *, minimum: int, default: int, maximum: int | None = None) -> int:
-        value = self.optional_integer(name, minimum=minimum, maximum=maximum)
-        return default if value is None else value
+    return Parser(check, f">= {minimum}" if maximum is None else f"{minimum}..{maximum}")
 
-    def choice(self, name: str, allowed: tuple[str, ...], *, default: str) -> str:
-        value = self.text(name)
-        if value is None:
-            return default
-        if value not in allowed:
-            raise ConfigError(f"{name}: {value!r} is not one of {', '.join(allowed)}")
-        return value
 
-    def boolean(self, name: str, *, default: bool) -> bool:
-        value = self.text(name)
-        if value is None:
-            return default
-        if value.lower() not in {"true", "false"}:
-            raise ConfigError(f"{name}: {value!r} is not true or false")
-        return value.lower() == "true"
+def _seconds(maximum: float) -> Parser:
+    bounds = f"(0, {maximum:g}]"
 
-    def number(self, name: str, *, default: float) -> float:
-        raw = self.text(name)
-        if raw is None:
-            return default
+    def check(name: str, raw: str) -> float:
         try:
             value = float(raw)
         except ValueError:
             value = -1.0
-        if not 0 < value <= 900:
-            raise ConfigError(f"{name}: {raw!r} is not a number of seconds in (0, 900]")
+        if not 0 < value <= maximum:  # also refuses nan and inf
+            raise ConfigError(f"{name}: {raw!r} is not a number of seconds in {bounds}")
         return value
+
+    return Parser(check, f"{bounds} seconds")
+
+
+def _choice(choices: tuple[str, ...], into: Callable[[str], Any] = str) -> Parser:
+    def check(name: str, value: str) -> Any:
+        if value not in choices:
+            raise ConfigError(f"{name}: {value!r} is not one of {', '.join(choices)}")
+        return into(value)
+
+    return Parser(check, ", ".join(f"`{choice}`" for choice in choices), choices=choices)
+
+
+def _boolean(name: str, value: str) -> bool:
+    if value.lower() not in {"true", "false"}:
+        raise ConfigError(f"{name}: {value!r} is not true or false")
+    return value.lower() == "true"
 
 
 def _base_url(name: str, raw: str) -> str:
@@ -260,75 +160,380 @@ def _is_loopback(host: str) -> bool:
         return False
 
 
-def _prefixes(values: tuple[str, ...]) -> tuple[str, ...]:
-    for prefix in values:
-        if prefix.startswith("/"):
-            raise ConfigError(f"ALLOWED_PREFIXES: {prefix!r} starts with '/'; S3 keys have no leading slash")
-    return values
+def _prefix(name: str, prefix: str) -> str:
+    if prefix.startswith("/"):
+        raise ConfigError(f"{name}: {prefix!r} starts with '/'; S3 keys have no leading slash")
+    return prefix
 
 
-def _extensions(values: tuple[str, ...]) -> frozenset[str]:
-    normalised = set()
-    for value in values:
-        ext = value.lower().lstrip(".")
-        if not _EXTENSION.match(ext):
-            raise ConfigError(f"ALLOWED_EXTENSIONS: {value!r} is not a file extension like mp4")
-        normalised.add(f".{ext}")
-    return frozenset(normalised)
+def _extension(name: str, value: str) -> str:
+    ext = value.lower().lstrip(".")
+    if not _EXTENSION.match(ext):
+        raise ConfigError(f"{name}: {value!r} is not a file extension like mp4")
+    return f".{ext}"
 
 
-def _tag_key(value: str | None) -> str | None:
-    if value is None:
-        return None
+def _tag_key(name: str, value: str) -> str:
     if not _TAG_KEY.match(value):
         raise ConfigError(
-            f"WRITE_BACK_TAG_KEY: {value!r} is not an S3 tag key "
-            "(1..128 letters, digits, spaces and _ . : / = + - @)"
+            f"{name}: {value!r} is not an S3 tag key (1..128 letters, digits, spaces and _ . : / = + - @)"
         )
     if value.lower().startswith("aws:"):
-        raise ConfigError(f"WRITE_BACK_TAG_KEY: {value!r} starts with 'aws:', which AWS reserves")
+        raise ConfigError(f"{name}: {value!r} starts with 'aws:', which AWS reserves")
     return value
 
 
-def _check_project_id(name: str, value: str) -> None:
-    if not _PROJECT_ID.match(value):
-        raise ConfigError(f"{name}: {value!r} is not a Wistia project hashed id (letters and digits)")
+_project_id = _matching(PROJECT_ID, "a Wistia project hashed id (letters and digits)")
 
 
-def _routes(raw: str | None) -> tuple[Route, ...]:
-    if raw is None:
-        return ()
+def _routes(name: str, raw: str) -> tuple[Route, ...]:
     try:
         items = json.loads(raw)
     except json.JSONDecodeError as error:
-        raise ConfigError(f"WISTIA_ROUTES: not valid JSON ({error.msg} at char {error.pos})") from None
+        raise ConfigError(f"{name}: not valid JSON ({error.msg} at char {error.pos})") from None
     if not isinstance(items, list):
-        raise ConfigError("WISTIA_ROUTES: must be a JSON list of {prefix, project_id, contact_id}")
-    routes = []
+        raise ConfigError(f"{name}: must be a JSON list of {{prefix, project_id, contact_id}}")
     seen: set[str] = set()
-    for index, item in enumerate(items):
-        where = f"WISTIA_ROUTES[{index}]"
-        if not isinstance(item, dict):
-            raise ConfigError(f"{where}: must be an object with prefix and project_id")
-        unknown = set(item) - {"prefix", "project_id", "contact_id", "description"}
-        if unknown:
-            raise ConfigError(f"{where}: unknown field(s) {sorted(unknown)}")
-        prefix, project_id = item.get("prefix"), item.get("project_id")
-        if not isinstance(prefix, str) or prefix.startswith("/"):
-            raise ConfigError(f"{where}.prefix: must be a string without a leading '/'")
-        if prefix in seen:
-            raise ConfigError(f"{where}.prefix: {prefix!r} appears twice")
-        seen.add(prefix)
-        if not isinstance(project_id, str):
-            raise ConfigError(f"{where}.project_id: required string")
-        _check_project_id(f"{where}.project_id", project_id)
-        contact_id = item.get("contact_id")
-        if contact_id is not None and (
-            isinstance(contact_id, bool) or not isinstance(contact_id, int) or contact_id < 1
-        ):
-            raise ConfigError(f"{where}.contact_id: must be a positive integer")
-        description = item.get("description")
-        if description is not None and not isinstance(description, str):
-            raise ConfigError(f"{where}.description: must be a string")
-        routes.append(Route(prefix, project_id, contact_id, description))
-    return tuple(routes)
+    return tuple(_route(f"{name}[{index}]", item, seen) for index, item in enumerate(items))
+
+
+def _route(where: str, item: Any, seen: set[str]) -> Route:
+    """One entry of WISTIA_ROUTES; `seen` holds the prefixes of the entries before it."""
+    if not isinstance(item, dict):
+        raise ConfigError(f"{where}: must be an object with prefix and project_id")
+    unknown = set(item) - _ROUTE_FIELDS
+    if unknown:
+        raise ConfigError(f"{where}: unknown field(s) {sorted(unknown)}")
+    prefix = _route_prefix(f"{where}.prefix", item.get("prefix"), seen)
+    project_id = item.get("project_id")
+    if not isinstance(project_id, str):
+        raise ConfigError(f"{where}.project_id: required string")
+    _project_id(f"{where}.project_id", project_id)
+    contact_id = item.get("contact_id")
+    if contact_id is not None and (
+        isinstance(contact_id, bool) or not isinstance(contact_id, int) or contact_id < 1
+    ):
+        raise ConfigError(f"{where}.contact_id: must be a positive integer")
+    description = item.get("description")
+    if description is not None and not isinstance(description, str):
+        raise ConfigError(f"{where}.description: must be a string")
+    return Route(prefix, project_id, contact_id, description)
+
+
+def _route_prefix(where: str, prefix: Any, seen: set[str]) -> str:
+    if not isinstance(prefix, str) or prefix.startswith("/"):
+        raise ConfigError(f"{where}: must be a string without a leading '/'")
+    if prefix in seen:
+        raise ConfigError(f"{where}: {prefix!r} appears twice")
+    seen.add(prefix)
+    return prefix
+
+
+# ---------------------------------------------------------------- the declarations
+
+
+class Variable(NamedTuple):
+    """One environment variable of the ingest function."""
+
+    name: str
+    field: str | None  # the BridgeConfig field it sets; None: read by Powertools, not the bridge
+    parse: Parser
+    meaning: str  # one line, for docs/configuration.md
+    parameters: tuple[str, ...] = ()  # the template parameters it comes from; none: the stack sets it
+    default: str | None = None  # as text, parsed like a set value; None: `parse.unset`
+    missing: str | None = None  # set for a required variable: what is wrong and the fix
+    fallback: str | None = None  # the variable read when this one is not set
+
+    def read(self, env: Mapping[str, str]) -> Any:
+        """Its value: as set, else from `fallback`, else the default; a value equal to `parse.unset`
+        (a list of nothing but commas, `[]` routes) counts as not set."""
+        value = self._parsed(self.name, env)
+        if value == self.parse.unset and self.fallback:
+            value = self._parsed(self.fallback, env)
+        if value != self.parse.unset:
+            return value
+        if self.missing:
+            raise ConfigError(f"{self.name}: {self.missing}")
+        return self.parse.unset if self.default is None else self.parse.check(self.name, self.default)
+
+    def _parsed(self, source: str, env: Mapping[str, str]) -> Any:
+        """The value of `source` (blank counts as unset), errors named after this variable."""
+        raw = env.get(source, "").strip()
+        return self.parse.check(self.name, raw) if raw else self.parse.unset
+
+
+_URL = Parser(_base_url, "an https URL; http only for a loopback host")
+
+# In the order they are checked: a configuration with several errors reports the first of these.
+VARIABLES = (
+    Variable(
+        "ALLOWED_REGIONS",
+        "allowed_regions",
+        _listed(_matching(_REGION, "an AWS region name"), frozenset, "AWS region names"),
+        "Regions an event may come from (the stack sets its own); sent to Wistia as the bucket's region.",
+        fallback="AWS_REGION",
+        missing="empty and AWS_REGION is not set; set ALLOWED_REGIONS to the bucket's region, e.g. us-east-1",
+    ),
+    Variable(
+        "ALLOWED_BUCKETS",
+        "allowed_buckets",
+        _listed(_matching(_BUCKET_NAME, "a valid S3 bucket name"), frozenset, "S3 bucket names"),
+        "The buckets to copy from: the one the stack creates (`BucketName`, or a generated name) "
+        "or watches (`ExistingBucketName`).",
+        parameters=("BucketName", "ExistingBucketName"),
+        missing="required; set it to the comma-separated bucket names "
+        "the bridge may copy from (there is no wildcard)",
+    ),
+    Variable(
+        "WISTIA_PROJECT_ID",
+        "default_project_id",
+        Parser(_project_id, "1..64 letters and digits"),
+        "Default Wistia project (hashed id); not set: Wistia creates a project named `Uploads_YYYY-MM-DD`.",
+        parameters=("WistiaProjectId",),
+    ),
+    Variable(
+        "WISTIA_SECRET_ID",
+        "secret_id",
+        Parser(_text),
+        'The Secrets Manager secret (full ARN) holding the Wistia token, `{"access_token": "..."}` '
+        "or the bare token.",
+        parameters=("WistiaSecretArn",),
+        missing="required but not set; set it to the ARN of the secret that holds the Wistia token",
+    ),
+    Variable(
+        "FAILURE_QUEUE_URL",
+        "failure_queue_url",
+        Parser(_text),
+        "The SQS queue (URL) of the failure records; the stack creates it.",
+        missing="required but not set; set it to the URL of the SQS failure queue",
+    ),
+    Variable(
+        "WISTIA_UPLOAD_URL",
+        "upload_url",
+        _URL,
+        "Wistia's upload host; plain http only for a local emulator.",
+        parameters=("WistiaUploadUrl",),
+        default=DEFAULT_UPLOAD_URL,
+    ),
+    Variable(
+        "WISTIA_API_URL",
+        "api_url",
+        _URL,
+        "Wistia's Data API host, asked for a media by name after an unanswered copy request, so a "
+        "retry never creates a second media; plain http only for a local emulator.",
+        parameters=("WistiaApiUrl",),
+        default=DEFAULT_API_URL,
+    ),
+    Variable(
+        "ALLOWED_PREFIXES",
+        "allowed_prefixes",
+        _listed(_prefix, tuple, "key prefixes without a leading `/`"),
+        "Key prefixes to copy, e.g. `videos/,uploads/`; not set: any key. The template allows at most 5, "
+        "of letters, digits and `/ ! - _ . * ' ( )` (they also become notification filters and policy "
+        "resources).",
+        parameters=("AllowedPrefixes",),
+    ),
+    Variable(
+        "ALLOWED_EXTENSIONS",
+        "allowed_extensions",
+        _listed(_extension, frozenset, "file extensions, case-insensitive, leading dot optional"),
+        "File extensions to copy (Wistia's documented formats by default).",
+        parameters=("AllowedExtensions",),
+        default=DEFAULT_EXTENSIONS,
+    ),
+    Variable(
+        "MAX_OBJECT_BYTES",
+        "max_object_bytes",
+        _integer(1),
+        "Largest object to copy, in bytes (Wistia documents 8 GB as its limit); not set: no limit.",
+        parameters=("MaxObjectBytes",),
+    ),
+    Variable(
+        "WISTIA_ROUTES",
+        "routes",
+        Parser(_routes, 'a JSON list of `{"prefix", "project_id", "contact_id"?, "description"?}`', ()),
+        "Where objects go in Wistia by key prefix; the longest matching prefix wins.",
+        parameters=("WistiaRoutes",),
+    ),
+    Variable(
+        "WISTIA_DESCRIPTION",
+        "description",
+        Parser(_text),
+        "Default description of the created medias (basic HTML).",
+        parameters=("WistiaDescription",),
+    ),
+    Variable(
+        "TOKEN_CACHE_SECONDS",
+        "token_cache_seconds",
+        _integer(0, 86400),
+        "How long the function caches the Wistia token, in seconds (a 401 re-reads it at once).",
+        parameters=("TokenCacheSeconds",),
+        default="300",
+    ),
+    Variable(
+        "WISTIA_CONNECT_TIMEOUT_SECONDS",
+        "connect_timeout_seconds",
+        _seconds(30),
+        "HTTP connect timeout per Wistia attempt.",
+        parameters=("WistiaConnectTimeoutSeconds",),
+        default="3.05",
+    ),
+    Variable(
+        "WISTIA_READ_TIMEOUT_SECONDS",
+        "read_timeout_seconds",
+        _seconds(900),
+        "HTTP read timeout per Wistia attempt, also cut to the time the invocation has left.",
+        parameters=("WistiaReadTimeoutSeconds",),
+        default="20",
+    ),
+    Variable(
+        "WISTIA_MAX_ATTEMPTS",
+        "max_attempts",
+        _integer(1, 10),
+        "Attempts per invocation for 408, 429, 5xx and timeouts, before Lambda's own retries.",
+        parameters=("WistiaMaxAttempts",),
+        default="4",
+    ),
+    Variable(
+        "IDEMPOTENCY_TABLE",
+        "idempotency_table",
+        Parser(_text),
+        "The DynamoDB table of idempotency records (the stack creates it); not set: no idempotency.",
+    ),
+    Variable(
+        "IDEMPOTENCY_TTL_SECONDS",
+        "idempotency_ttl_seconds",
+        _integer(3600, 31536000),
+        "How long a successful copy is remembered (7 days by default): a replay within it is a no-op.",
+        parameters=("IdempotencyTtlSeconds",),
+        default="604800",
+    ),
+    Variable(
+        "COPY_MODE",
+        "copy_mode",
+        _choice(tuple(CopyMode), CopyMode),
+        "`s3_copy`: Wistia reads the object from the bucket (Premium). `url_import`: Wistia imports a "
+        "presigned GET URL of it (any plan); the role then gets `s3:GetObject` on the allowed prefixes "
+        "(objects under a customer-managed KMS key also need `kms:Decrypt`, which the stack does not grant).",
+        parameters=("CopyMode",),
+        default=CopyMode.S3_COPY.value,
+    ),
+    Variable(
+        "PRESIGNED_URL_HOURS",
+        "presigned_url_hours",
+        _integer(1, MAX_PRESIGNED_URL_HOURS),
+        "`url_import`: hours a presigned URL is valid. A URL signed by the function's role dies with the "
+        "role's session whatever this says (the function warns at its first URL): keep it small; a failed "
+        "fetch lands on the failure queue and a replay signs a new URL.",
+        parameters=("PresignedUrlHours",),
+        default="6",
+    ),
+    Variable(
+        "OBJECT_METADATA",
+        "object_metadata",
+        Parser(_boolean, "`true`, `false` (any case)", choices=("true", "false")),
+        "`true`: each object's `x-amz-meta-wistia-name`, `-description` and `-project-id` override the "
+        "routes (one HeadObject per object); invalid values reject it (`metadata_invalid`).",
+        parameters=("ObjectMetadata",),
+        default="false",
+    ),
+    Variable(
+        "WRITE_BACK_TAG_KEY",
+        "write_back_tag_key",
+        Parser(_tag_key, "an S3 tag key: 1..128 letters, digits, spaces and `_ . : / = + - @`, not `aws:`"),
+        "After a copy, tag the object version with the Wistia media's `hashed_id` under this key, other "
+        "tags kept (the role gets `s3:Get/PutObject(Version)Tagging` on the allowed prefixes); not set: "
+        "no write-back. A failed write-back never fails the copy (metric `WriteBackFailed`).",
+        parameters=("WriteBackTagKey",),
+    ),
+    Variable(
+        "POWERTOOLS_SERVICE_NAME",
+        None,
+        Parser(_text),
+        "Powertools' service name, in every log line and metric.",
+        default="s3-wistia-bridge",
+    ),
+    Variable(
+        "POWERTOOLS_METRICS_NAMESPACE",
+        None,
+        Parser(_text),
+        "Powertools' CloudWatch namespace of the bridge's metrics.",
+        default="S3WistiaBridge",
+    ),
+    Variable(
+        "POWERTOOLS_LOG_LEVEL",
+        None,
+        _choice(("DEBUG", "INFO", "WARNING", "ERROR")),
+        "The function's log level.",
+        parameters=("LogLevel",),
+        default="INFO",
+    ),
+)
+
+# Every variable the ingest function reads; the template wires exactly these (tests/template).
+FUNCTION_ENVIRONMENT = tuple(variable.name for variable in VARIABLES)
+
+
+class BridgeConfig(NamedTuple):
+    """The validated configuration; from_environ gives each field its value or its default."""
+
+    secret_id: str
+    failure_queue_url: str
+    allowed_buckets: frozenset[str]
+    allowed_regions: frozenset[str]
+    upload_url: str
+    api_url: str
+    allowed_prefixes: tuple[str, ...]
+    allowed_extensions: frozenset[str]
+    max_object_bytes: int | None
+    default_project_id: str | None
+    routes: tuple[Route, ...]
+    description: str | None
+    token_cache_seconds: int
+    connect_timeout_seconds: float
+    read_timeout_seconds: float
+    max_attempts: int
+    idempotency_table: str | None
+    idempotency_ttl_seconds: int
+    copy_mode: CopyMode
+    presigned_url_hours: int
+    object_metadata: bool
+    write_back_tag_key: str | None
+
+    @property
+    def reads_objects(self) -> bool:
+        """Whether the bridge itself calls S3 for the objects (presign, metadata, tags)."""
+        return self.copy_mode is CopyMode.URL_IMPORT or self.object_metadata or bool(self.write_back_tag_key)
+
+    @property
+    def lean_aws_clients(self) -> bool:
+        """Always true: LEAN_AWS_CLIENTS is gone, and runtime.build_bridge still passes this on."""
+        return True
+
+    @classmethod
+    def from_environ(cls, env: Mapping[str, str]) -> BridgeConfig:
+        """Build the configuration from the environment (docs/configuration.md lists it)."""
+        return cls(**{variable.field: variable.read(env) for variable in VARIABLES if variable.field})
+
+
+def configuration_table() -> str:
+    """The table of docs/configuration.md: one row per variable, in the order they are checked."""
+    rows = ["| parameter | variable | default | allowed | meaning |", "| --- | --- | --- | --- | --- |"]
+    rows.extend(
+        f"| {_parameter_cell(variable)} | `{variable.name}` | {_default_cell(variable)} "
+        f"| {variable.parse.bounds or 'any text'} | {variable.meaning} |"
+        for variable in VARIABLES
+    )
+    return "\n".join(rows)
+
+
+def _parameter_cell(variable: Variable) -> str:
+    return " / ".join(f"`{name}`" for name in variable.parameters) or "set by the stack"
+
+
+def _default_cell(variable: Variable) -> str:
+    if variable.fallback:
+        return f"`{variable.fallback}`"
+    if variable.missing:
+        return "required"
+    return f"`{variable.default}`" if variable.default is not None else "not set"

@@ -8,11 +8,11 @@ message (S3 -> SQS -> Lambda). Pure: dicts in, values out.
 from __future__ import annotations
 
 import json
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any
 from urllib.parse import quote_plus, unquote_plus
 
-from .models import JsonDict, MalformedEvent, S3Object, SkippedEvent
+from .models import JsonDict, MalformedEvent, S3Object, SkippedEvent, utc_timestamp
 
 ParsedItem = S3Object | SkippedEvent | MalformedEvent
 
@@ -50,14 +50,13 @@ def s3_notification(
         obj["versionId"] = version_id
     if sequencer:
         obj["sequencer"] = sequencer
-    when = (event_time or datetime.now(UTC)).astimezone(UTC)
     return {
         "Records": [
             {
                 "eventVersion": "2.1",
                 "eventSource": "aws:s3",
                 "awsRegion": region,
-                "eventTime": when.isoformat(timespec="milliseconds").replace("+00:00", "Z"),
+                "eventTime": utc_timestamp(event_time),
                 "eventName": event_name,
                 "userIdentity": {"principalId": configuration_id},
                 "requestParameters": {"sourceIPAddress": "127.0.0.1"},
@@ -108,14 +107,19 @@ def parse_event(event: Any, _depth: int = 0) -> list[ParsedItem]:
         return parse_event(event["requestPayload"], _depth + 1)
     if event.get("source") == "aws.s3" and "detail-type" in event:
         return [_parse_eventbridge(event)]
+    return _parse_records(event)
+
+
+def _parse_records(event: JsonDict) -> list[ParsedItem]:
+    """An S3 notification: one item per record."""
     records = event.get("Records")
-    if isinstance(records, list):
-        if not records:
-            return [MalformedEvent("Records is empty", event)]
-        if is_sqs_batch(event):
-            return [MalformedEvent("an SQS batch must be processed message by message", event)]
-        return [_parse_s3_record(record) for record in records]
-    return [MalformedEvent("not an S3, EventBridge, SQS or on-failure event", event)]
+    if not isinstance(records, list):
+        return [MalformedEvent("not an S3, EventBridge, SQS or on-failure event", event)]
+    if not records:
+        return [MalformedEvent("Records is empty", event)]
+    if is_sqs_batch(event):
+        return [MalformedEvent("an SQS batch must be processed message by message", event)]
+    return [_parse_s3_record(record) for record in records]
 
 
 def _parse_s3_record(record: Any) -> ParsedItem:

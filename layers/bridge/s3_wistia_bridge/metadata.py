@@ -12,20 +12,19 @@ are not US-ASCII come back RFC 2047 encoded (=?UTF-8?B?...?=), as S3 documents: 
 from __future__ import annotations
 
 import re
-import unicodedata
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from email.errors import HeaderParseError
 from email.header import decode_header, make_header
 
-from .validation import Reason, Rejection
+from .config import PROJECT_ID
+from .routing import MAX_NAME_CHARS
+from .validation import Reason, Rejection, control_character
 
 NAME_KEY = "wistia-name"
 DESCRIPTION_KEY = "wistia-description"
 PROJECT_ID_KEY = "wistia-project-id"
-MAX_NAME_CHARS = 255
 MAX_DESCRIPTION_CHARS = 5_000
-_PROJECT_ID = re.compile(r"^[A-Za-z0-9]{1,64}$")
 _ENCODED_WORD = re.compile(r"=\?[^?\s]+\?[BbQq]\?[^?\s]*\?=")
 
 
@@ -44,6 +43,22 @@ class ObjectSettings:
 
 def object_settings(metadata: Mapping[str, str]) -> ObjectSettings | Rejection:
     """The validated overrides, or a `metadata_invalid` rejection naming the field."""
+    values = _decoded_values(metadata)
+    if isinstance(values, Rejection):
+        return values
+    for key, problem_of in _CHECKS:
+        problem = problem_of(values[key]) if key in values else None
+        if problem is not None:
+            return _invalid(key, problem)
+    return ObjectSettings(
+        name=values.get(NAME_KEY),
+        description=values.get(DESCRIPTION_KEY),
+        project_id=values.get(PROJECT_ID_KEY),
+    )
+
+
+def _decoded_values(metadata: Mapping[str, str]) -> dict[str, str] | Rejection:
+    """The wistia-* values present, decoded and stripped (keys compared case-insensitively)."""
     lowered = {key.lower(): value for key, value in metadata.items()}
     values: dict[str, str] = {}
     for key in (NAME_KEY, DESCRIPTION_KEY, PROJECT_ID_KEY):
@@ -52,22 +67,36 @@ def object_settings(metadata: Mapping[str, str]) -> ObjectSettings | Rejection:
                 values[key] = _decoded(lowered[key]).strip()
             except ValueError:
                 return _invalid(key, "is RFC 2047 encoded but does not decode")
-    name = values.get(NAME_KEY)
-    if name is not None:
-        if not name:
-            return _invalid(NAME_KEY, "is blank")
-        if len(name) > MAX_NAME_CHARS:
-            return _invalid(NAME_KEY, f"is {len(name)} characters, over Wistia's {MAX_NAME_CHARS}")
-        control = next((char for char in name if unicodedata.category(char) in {"Cc", "Cs"}), None)
-        if control is not None:
-            return _invalid(NAME_KEY, f"contains control character U+{ord(control):04X}")
-    description = values.get(DESCRIPTION_KEY)
-    if description is not None and len(description) > MAX_DESCRIPTION_CHARS:
-        return _invalid(DESCRIPTION_KEY, f"is {len(description)} characters, over {MAX_DESCRIPTION_CHARS}")
-    project_id = values.get(PROJECT_ID_KEY)
-    if project_id is not None and not _PROJECT_ID.match(project_id):
-        return _invalid(PROJECT_ID_KEY, "is not a Wistia project hashed id (1..64 letters and digits)")
-    return ObjectSettings(name=name, description=description, project_id=project_id)
+    return values
+
+
+def _name_problem(name: str) -> str | None:
+    if not name:
+        return "is blank"
+    if len(name) > MAX_NAME_CHARS:
+        return f"is {len(name)} characters, over Wistia's {MAX_NAME_CHARS}"
+    control = control_character(name)
+    return None if control is None else f"contains control character U+{ord(control):04X}"
+
+
+def _description_problem(description: str) -> str | None:
+    if len(description) > MAX_DESCRIPTION_CHARS:
+        return f"is {len(description)} characters, over {MAX_DESCRIPTION_CHARS}"
+    return None
+
+
+def _project_id_problem(project_id: str) -> str | None:
+    if PROJECT_ID.match(project_id):
+        return None
+    return "is not a Wistia project hashed id (1..64 letters and digits)"
+
+
+# In the order they are checked: the first problem found rejects the object.
+_CHECKS: tuple[tuple[str, Callable[[str], str | None]], ...] = (
+    (NAME_KEY, _name_problem),
+    (DESCRIPTION_KEY, _description_problem),
+    (PROJECT_ID_KEY, _project_id_problem),
+)
 
 
 def _decoded(value: str) -> str:

@@ -45,17 +45,25 @@ def copy_request(
     route's contact_id stays. `url`, a presigned GET, turns the request into a URL import.
     """
     route = route_for(obj.key, config.routes)
-    description = route.description if route and route.description else config.description
-    if settings and settings.description is not None:
-        description = settings.description or None  # present but blank: no description
     return CopyRequest(
         bucket=obj.bucket,
         source_file=obj.key,
         region=obj.region,
-        name=(settings and settings.name) or media_name(obj.key),
-        project_id=(settings and settings.project_id)
-        or (route.project_id if route else config.default_project_id),
-        description=description,
+        name=settings.name if settings and settings.name else media_name(obj.key),
+        project_id=_project_id(route, config, settings),
+        description=_description(route, config, settings),
         contact_id=route.contact_id if route else None,
         url=url,
     )
+
+
+def _project_id(route: Route | None, config: BridgeConfig, settings: ObjectSettings | None) -> str | None:
+    if settings and settings.project_id:
+        return settings.project_id
+    return route.project_id if route else config.default_project_id
+
+
+def _description(route: Route | None, config: BridgeConfig, settings: ObjectSettings | None) -> str | None:
+    if settings and settings.description is not None:
+        return settings.description or None  # present but blank: no description
+    return route.description if route and route.description else config.description

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import unicodedata
+from collections.abc import Callable
 from enum import StrEnum
 from typing import NamedTuple
 
@@ -10,6 +11,7 @@ from .config import BridgeConfig
 from .models import S3Object
 
 MAX_KEY_BYTES = 1024
+_CONTROL_CATEGORIES = frozenset({"Cc", "Cs"})
 
 
 class Reason(StrEnum):
@@ -38,22 +40,51 @@ class Rejection(NamedTuple):
 
 
 def validate(obj: S3Object, config: BridgeConfig) -> Rejection | None:
-    """None when the object may be copied, else the first rule it breaks."""
-    if obj.bucket not in config.allowed_buckets:
-        return Rejection(Reason.BUCKET_NOT_ALLOWED, f"bucket {obj.bucket!r} is not in ALLOWED_BUCKETS")
-    if obj.region not in config.allowed_regions:
-        return Rejection(Reason.REGION_NOT_ALLOWED, f"region {obj.region!r} is not in ALLOWED_REGIONS")
-    key_problem = check_key(obj.key)
-    if key_problem:
-        return key_problem
-    if obj.key.endswith("/"):
-        return Rejection(Reason.FOLDER_MARKER, "key ends with '/': a folder marker, not a video")
-    if config.allowed_prefixes and not obj.key.startswith(config.allowed_prefixes):
-        return Rejection(Reason.PREFIX_NOT_ALLOWED, "key is outside ALLOWED_PREFIXES")
+    """None when the object may be copied, else the first rule it breaks (in _RULES' order)."""
+    for rule in _RULES:
+        rejection = rule(obj, config)
+        if rejection is not None:
+            return rejection
+    return None
+
+
+def _bucket(obj: S3Object, config: BridgeConfig) -> Rejection | None:
+    if obj.bucket in config.allowed_buckets:
+        return None
+    return Rejection(Reason.BUCKET_NOT_ALLOWED, f"bucket {obj.bucket!r} is not in ALLOWED_BUCKETS")
+
+
+def _region(obj: S3Object, config: BridgeConfig) -> Rejection | None:
+    if obj.region in config.allowed_regions:
+        return None
+    return Rejection(Reason.REGION_NOT_ALLOWED, f"region {obj.region!r} is not in ALLOWED_REGIONS")
+
+
+def _key(obj: S3Object, config: BridgeConfig) -> Rejection | None:
+    return check_key(obj.key)
+
+
+def _folder_marker(obj: S3Object, config: BridgeConfig) -> Rejection | None:
+    if not obj.key.endswith("/"):
+        return None
+    return Rejection(Reason.FOLDER_MARKER, "key ends with '/': a folder marker, not a video")
+
+
+def _prefix(obj: S3Object, config: BridgeConfig) -> Rejection | None:
+    if not config.allowed_prefixes or obj.key.startswith(config.allowed_prefixes):
+        return None
+    return Rejection(Reason.PREFIX_NOT_ALLOWED, "key is outside ALLOWED_PREFIXES")
+
+
+def _extension(obj: S3Object, config: BridgeConfig) -> Rejection | None:
     extension = file_extension(obj.key)
-    if extension not in config.allowed_extensions:
-        shown = extension or "no extension"
-        return Rejection(Reason.EXTENSION_NOT_ALLOWED, f"{shown!r} is not in ALLOWED_EXTENSIONS")
+    if extension in config.allowed_extensions:
+        return None
+    shown = extension or "no extension"
+    return Rejection(Reason.EXTENSION_NOT_ALLOWED, f"{shown!r} is not in ALLOWED_EXTENSIONS")
+
+
+def _size(obj: S3Object, config: BridgeConfig) -> Rejection | None:
     if obj.size == 0:
         return Rejection(Reason.EMPTY_OBJECT, "object is zero bytes")
     if config.max_object_bytes is not None and obj.size is not None and obj.size > config.max_object_bytes:
@@ -64,6 +95,18 @@ def validate(obj: S3Object, config: BridgeConfig) -> Rejection | None:
     return None
 
 
+# In the order they are checked: an object is rejected for the first rule it breaks.
+_RULES: tuple[Callable[[S3Object, BridgeConfig], Rejection | None], ...] = (
+    _bucket,
+    _region,
+    _key,
+    _folder_marker,
+    _prefix,
+    _extension,
+    _size,
+)
+
+
 def check_key(key: str) -> Rejection | None:
     """Key safety: what no sane video key contains, whatever the allowlist says."""
     if not key:
@@ -72,14 +115,17 @@ def check_key(key: str) -> Rejection | None:
         return Rejection(Reason.KEY_TOO_LONG, f"key is over {MAX_KEY_BYTES} bytes of UTF-8")
     if key.startswith("/"):
         return Rejection(Reason.KEY_LEADING_SLASH, "key starts with '/'")
-    for char in key:
-        if unicodedata.category(char) in {"Cc", "Cs"}:
-            return Rejection(
-                Reason.KEY_CONTROL_CHARACTER, f"key contains control character U+{ord(char):04X}"
-            )
+    control = control_character(key)
+    if control is not None:
+        return Rejection(Reason.KEY_CONTROL_CHARACTER, f"key contains control character U+{ord(control):04X}")
     if any(segment in {".", ".."} for segment in key.split("/")):
         return Rejection(Reason.KEY_DOT_SEGMENT, "key has a '.' or '..' path segment")
     return None
+
+
+def control_character(text: str) -> str | None:
+    """The first control character or lone surrogate in `text`, None when it has none."""
+    return next((char for char in text if unicodedata.category(char) in _CONTROL_CATEGORIES), None)
 
 
 def file_name(key: str) -> str:
