@@ -505,11 +505,6 @@ class BridgeConfig(NamedTuple):
         """Whether the bridge itself calls S3 for the objects (presign, metadata, tags)."""
         return self.copy_mode is CopyMode.URL_IMPORT or self.object_metadata or bool(self.write_back_tag_key)
 
-    @property
-    def lean_aws_clients(self) -> bool:
-        """Always true: LEAN_AWS_CLIENTS is gone, and runtime.build_bridge still passes this on."""
-        return True
-
     @classmethod
     def from_environ(cls, env: Mapping[str, str]) -> BridgeConfig:
         """Build the configuration from the environment (docs/configuration.md lists it)."""
