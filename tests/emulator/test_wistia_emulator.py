@@ -503,6 +503,26 @@ def test_reset_faults_and_invalid_configs(wistia: WistiaEmulator) -> None:
         FaultRule(500, match="(", regex=True)
 
 
+@pytest.mark.parametrize(
+    ("fields", "message"),
+    [
+        ({"match": 1}, "match must be a string or null"),
+        ({"regex": "yes"}, "regex must be a boolean"),
+        ({"fields": ["name", 2]}, "fields must be a list of parameter names"),
+        ({"path": 1}, "path must be a string or null"),
+        ({"times": -1}, "times must be >= 0 or null"),
+        ({"after_processing": 1}, "after_processing must be a boolean"),
+        ({"retry_after": True}, "retry_after must be a whole number of seconds >= 0 or null"),
+        ({"content_type": 1}, "content_type must be a string"),
+        ({"headers": {"X-A": "a\r\nX-B: b"}}, "headers must map strings to strings without line breaks"),
+        ({"timeout_seconds": -0.5}, "timeout_seconds must be >= 0 or null"),
+    ],
+)
+def test_a_bad_rule_field_is_named_in_the_error(fields: dict[str, Any], message: str) -> None:
+    with pytest.raises(ValueError, match=re.escape(message)):
+        FaultRule.from_json({"action": 500, **fields})
+
+
 # -- control endpoints -----------------------------------------------------------------------
 
 
