@@ -146,8 +146,21 @@ class Uploads:
 
 
 def _bucket_region(client: Any, bucket: str) -> str:
-    location = client.get_bucket_location(Bucket=bucket).get("LocationConstraint") or "us-east-1"
-    return "eu-west-1" if location == "EU" else str(location)  # S3's legacy name for Ireland
+    """The bucket's region code from HeadBucket (unlike GetBucketLocation: no legacy "EU" or "").
+
+    S3 names it in the x-amz-bucket-region header, which boto3 returns as BucketRegion; a client of
+    another region gets it on a 301 (PermanentRedirect).
+    """
+    try:
+        location = client.head_bucket(Bucket=bucket).get("BucketRegion")
+    except ClientError as exc:
+        metadata = exc.response.get("ResponseMetadata", {})
+        location = metadata.get("HTTPHeaders", {}).get("x-amz-bucket-region")
+        if metadata.get("HTTPStatusCode") != 301 or not location:
+            raise
+    if not location:
+        raise ApiError(500, "s3_error", f"S3 did not name the region of bucket {bucket}")
+    return str(location)
 
 
 def _s3_problem(exc: ClientError, bucket: str, key: str) -> ApiError:

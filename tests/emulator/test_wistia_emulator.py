@@ -20,7 +20,11 @@ from typing import Any
 import boto3
 import pytest
 import requests
+from botocore.exceptions import ClientError
+from botocore.stub import Stubber
 from wistia_emulator import FaultRule, Faults, WistiaEmulator
+from wistia_emulator.contract import ApiError
+from wistia_emulator.uploads import _bucket_region
 
 TOKEN = "emu-test-token-0123456789abcdef"
 OTHER_TOKEN = "emu-other-token-fedcba9876543210"
@@ -707,6 +711,30 @@ def test_s3_check_against_moto(aws: str) -> None:
     assert (wrong_region.status_code, wrong_region.json()["error"]["code"]) == (400, "region_mismatch")
     assert "eu-west-1" in wrong_region.json()["error"]["detail"]
     assert right_region.status_code == 200
+
+
+def test_a_bucket_region_comes_from_head_bucket_even_on_a_redirect() -> None:
+    # Real S3 answers HeadBucket from a client of another region with a 301 naming the region.
+    client = boto3.client(
+        "s3", region_name="us-east-1", aws_access_key_id="test", aws_secret_access_key="test"
+    )
+    with Stubber(client) as stubber:
+        stubber.add_response("head_bucket", {"BucketRegion": "eu-west-1"}, {"Bucket": "eu-videos"})
+        stubber.add_client_error(
+            "head_bucket",
+            "PermanentRedirect",
+            http_status_code=301,
+            response_meta={"HTTPHeaders": {"x-amz-bucket-region": "eu-central-1"}},
+        )
+        stubber.add_client_error("head_bucket", "404", http_status_code=404)
+        stubber.add_response("head_bucket", {})
+
+        assert _bucket_region(client, "eu-videos") == "eu-west-1"
+        assert _bucket_region(client, "de-videos") == "eu-central-1"
+        with pytest.raises(ClientError):
+            _bucket_region(client, "no-such-bucket")
+        with pytest.raises(ApiError, match="did not name the region"):
+            _bucket_region(client, "odd-s3")
 
 
 # -- lifecycle and CLI -----------------------------------------------------------------------
