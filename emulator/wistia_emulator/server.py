@@ -1,8 +1,8 @@
 """WistiaEmulator: Wistia's upload host and media reads on one loopback port, for tests and benchmarks.
 
-Endpoints: POST /s3_copy and POST / (uploads.py), GET /v1/medias.json (data_api.py), and JSON
-control endpoints under /__emulator__/ (control.py). The state lives in state.py, the HTTP framing
-in wire.py. See __init__.py for an overview.
+Endpoints: POST /s3_copy and POST / (uploads.py); GET /v1/medias.json, GET /modern/medias and
+GET /modern/medias/{hashed_id} (data_api.py); JSON control endpoints under /__emulator__/
+(control.py). The state lives in state.py, the HTTP framing in wire.py. See __init__.py.
 """
 
 from __future__ import annotations

@@ -22,6 +22,9 @@ from . import contract
 from .faults import FaultRule, Faults
 
 _HASHED_ID_ALPHABET = string.ascii_lowercase + string.digits
+# A media's processing status (the Data API's queued|processing|ready|failed). Medias are created
+# ready, so a lookup right after an upload finds a playable media.
+DEFAULT_STATUS = "ready"
 
 
 @dataclass
@@ -200,6 +203,7 @@ class EmulatorState:
                 project=project,
                 source=source,
             )
+            media["status"] = DEFAULT_STATUS
             self._next_id += 1
             self._medias.append(media)
             return copy.deepcopy(media)

@@ -56,6 +56,8 @@ class Uploads:
         media = self._state.create_media(options, default_name, source)
         if media is None:
             return json_response(400, {"error": contract.VIDEO_LIMIT_MESSAGE}), None
+        # The Upload API's 200 body has no status (Wistia's OpenAPI, "Upload or Import Media").
+        media.pop("status")
         return json_response(200, media), media["hashed_id"]
 
     def _rate_limited(self, retry_after: int) -> Response:
