@@ -1,4 +1,6 @@
-"""A local emulator of Wistia's upload host (upload.wistia.com) for tests, the demo and benchmarks.
+"""A local emulator of Wistia's upload host (upload.wistia.com) and of its media reads on
+api.wistia.com (the legacy /v1/medias.json and the current /modern/medias), on one port, for tests,
+the demo and benchmarks.
 
     with WistiaEmulator(tokens=("tok",)) as wistia:
         requests.post(f"{wistia.url}/s3_copy", data={"bucket": "my-bucket", "source_file": "a.mp4"},

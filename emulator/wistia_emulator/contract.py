@@ -74,10 +74,16 @@ def parse_body(content_type: str, body: bytes) -> tuple[dict[str, str], Upload |
 
 
 def parse_query(text: str) -> dict[str, str]:
+    """The fields of a query string or form body; the last value wins for a repeated name."""
+    return dict(parse_pairs(text))
+
+
+def parse_pairs(text: str) -> list[tuple[str, str]]:
+    """Every (name, value) of a query string or form body, in order."""
     try:
         # latin-1 above keeps every byte; the percent-decoding and the body are then UTF-8.
         raw = text.encode("latin-1").decode("utf-8")
-        return dict(parse_qsl(raw, keep_blank_values=True, errors="strict", max_num_fields=1000))
+        return parse_qsl(raw, keep_blank_values=True, errors="strict", max_num_fields=1000)
     except (UnicodeError, ValueError):
         raise ApiError(400, "invalid_request", "the form body is not valid UTF-8 form encoding") from None
 

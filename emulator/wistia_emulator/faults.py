@@ -9,6 +9,7 @@ from __future__ import annotations
 import dataclasses
 import random
 import re
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -29,6 +30,56 @@ def _is_number(value: object) -> bool:
 
 def _is_int(value: object) -> bool:
     return isinstance(value, int) and not isinstance(value, bool)
+
+
+def _optional(test: Callable[[Any], bool]) -> Callable[[Any], bool]:
+    return lambda value: value is None or test(value)
+
+
+def _is_str(value: object) -> bool:
+    return isinstance(value, str)
+
+
+def _is_bool(value: object) -> bool:
+    return isinstance(value, bool)
+
+
+def _is_field_names(value: object) -> bool:
+    return isinstance(value, tuple) and all(isinstance(f, str) for f in value)
+
+
+def _is_header_map(value: object) -> bool:
+    return isinstance(value, dict) and all(
+        isinstance(k, str) and isinstance(v, str) and not set(k + v) & {"\r", "\n"} for k, v in value.items()
+    )
+
+
+def _is_whole(value: Any) -> bool:
+    return _is_int(value) and value >= 0
+
+
+def _is_non_negative(value: Any) -> bool:
+    return _is_number(value) and value >= 0
+
+
+# FaultRule's fields after `action`, in the order they are checked, with the error for a bad value.
+_RULE_CHECKS: tuple[tuple[str, Callable[[Any], bool], str], ...] = (
+    ("match", _optional(_is_str), "match must be a string or null"),
+    ("regex", _is_bool, "regex must be a boolean"),
+    ("fields", _is_field_names, "fields must be a list of parameter names"),
+    ("path", _optional(_is_str), "path must be a string or null"),
+    ("times", _optional(_is_whole), "times must be >= 0 or null"),
+    ("after_processing", _is_bool, "after_processing must be a boolean"),
+    # Retry-After is delta-seconds or an HTTP date (RFC 9110): never fractional.
+    ("retry_after", _optional(_is_whole), "retry_after must be a whole number of seconds >= 0 or null"),
+    ("content_type", _optional(_is_str), "content_type must be a string"),
+    ("headers", _is_header_map, "headers must map strings to strings without line breaks"),
+    (
+        "timeout_seconds",
+        _optional(_is_non_negative),
+        "timeout_seconds must be >= 0 or null",
+    ),
+)
 
 
 @dataclass
@@ -66,35 +117,8 @@ class FaultRule:
             f"action must be an HTTP status (200-599), 'drop', 'drop_after_processing', 'timeout' or "
             f"'timeout_after_processing', not {self.action!r}",
         )
-        _check(self.match is None or isinstance(self.match, str), "match must be a string or null")
-        _check(isinstance(self.regex, bool), "regex must be a boolean")
-        _check(
-            isinstance(self.fields, tuple) and all(isinstance(f, str) for f in self.fields),
-            "fields must be a list of parameter names",
-        )
-        _check(self.path is None or isinstance(self.path, str), "path must be a string or null")
-        _check(self.times is None or (_is_int(self.times) and self.times >= 0), "times must be >= 0 or null")
-        _check(isinstance(self.after_processing, bool), "after_processing must be a boolean")
-        # Retry-After is delta-seconds or an HTTP date (RFC 9110): never fractional.
-        _check(
-            self.retry_after is None or (_is_int(self.retry_after) and self.retry_after >= 0),
-            "retry_after must be a whole number of seconds >= 0 or null",
-        )
-        _check(
-            self.content_type is None or isinstance(self.content_type, str), "content_type must be a string"
-        )
-        _check(
-            isinstance(self.headers, dict)
-            and all(
-                isinstance(k, str) and isinstance(v, str) and not set(k + v) & {"\r", "\n"}
-                for k, v in self.headers.items()
-            ),
-            "headers must map strings to strings without line breaks",
-        )
-        _check(
-            self.timeout_seconds is None or (_is_number(self.timeout_seconds) and self.timeout_seconds >= 0),
-            "timeout_seconds must be >= 0 or null",
-        )
+        for name, acceptable, message in _RULE_CHECKS:
+            _check(acceptable(getattr(self, name)), message)
         if self.regex and self.match is not None:
             try:
                 self._pattern = re.compile(self.match)

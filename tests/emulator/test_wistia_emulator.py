@@ -20,7 +20,11 @@ from typing import Any
 import boto3
 import pytest
 import requests
+from botocore.exceptions import ClientError
+from botocore.stub import Stubber
 from wistia_emulator import FaultRule, Faults, WistiaEmulator
+from wistia_emulator.contract import ApiError
+from wistia_emulator.uploads import _bucket_region
 
 TOKEN = "emu-test-token-0123456789abcdef"
 OTHER_TOKEN = "emu-other-token-fedcba9876543210"
@@ -225,7 +229,7 @@ def test_success_returns_the_media_object(wistia: WistiaEmulator) -> None:
     assert response.status_code == 200
     assert response.headers["Content-Type"].startswith("application/json")
     media = response.json()
-    assert media == wistia.medias()[0]
+    assert wistia.medias()[0] == media | {"status": "ready"}  # the Upload API's answer has no status
     assert media["id"] == 1
     assert re.fullmatch(r"[a-z0-9]{10}", media["hashed_id"])
     assert media["name"] == "lenny.mp4"  # the file name of source_file
@@ -503,6 +507,26 @@ def test_reset_faults_and_invalid_configs(wistia: WistiaEmulator) -> None:
         FaultRule(500, match="(", regex=True)
 
 
+@pytest.mark.parametrize(
+    ("fields", "message"),
+    [
+        ({"match": 1}, "match must be a string or null"),
+        ({"regex": "yes"}, "regex must be a boolean"),
+        ({"fields": ["name", 2]}, "fields must be a list of parameter names"),
+        ({"path": 1}, "path must be a string or null"),
+        ({"times": -1}, "times must be >= 0 or null"),
+        ({"after_processing": 1}, "after_processing must be a boolean"),
+        ({"retry_after": True}, "retry_after must be a whole number of seconds >= 0 or null"),
+        ({"content_type": 1}, "content_type must be a string"),
+        ({"headers": {"X-A": "a\r\nX-B: b"}}, "headers must map strings to strings without line breaks"),
+        ({"timeout_seconds": -0.5}, "timeout_seconds must be >= 0 or null"),
+    ],
+)
+def test_a_bad_rule_field_is_named_in_the_error(fields: dict[str, Any], message: str) -> None:
+    with pytest.raises(ValueError, match=re.escape(message)):
+        FaultRule.from_json({"action": 500, **fields})
+
+
 # -- control endpoints -----------------------------------------------------------------------
 
 
@@ -514,7 +538,7 @@ def test_control_endpoints_report_state_and_are_not_recorded(wistia: WistiaEmula
     [record] = control(wistia, "GET", "requests").json()
 
     assert health == {"status": "ok", "medias": 1, "requests": 1}
-    assert medias == [created]
+    assert medias == [created | {"status": "ready"}]
     assert record["method"] == "POST"
     assert record["path"] == "/s3_copy"
     assert record["form"] == COPY
@@ -687,6 +711,30 @@ def test_s3_check_against_moto(aws: str) -> None:
     assert (wrong_region.status_code, wrong_region.json()["error"]["code"]) == (400, "region_mismatch")
     assert "eu-west-1" in wrong_region.json()["error"]["detail"]
     assert right_region.status_code == 200
+
+
+def test_a_bucket_region_comes_from_head_bucket_even_on_a_redirect() -> None:
+    # Real S3 answers HeadBucket from a client of another region with a 301 naming the region.
+    client = boto3.client(
+        "s3", region_name="us-east-1", aws_access_key_id="test", aws_secret_access_key="test"
+    )
+    with Stubber(client) as stubber:
+        stubber.add_response("head_bucket", {"BucketRegion": "eu-west-1"}, {"Bucket": "eu-videos"})
+        stubber.add_client_error(
+            "head_bucket",
+            "PermanentRedirect",
+            http_status_code=301,
+            response_meta={"HTTPHeaders": {"x-amz-bucket-region": "eu-central-1"}},
+        )
+        stubber.add_client_error("head_bucket", "404", http_status_code=404)
+        stubber.add_response("head_bucket", {})
+
+        assert _bucket_region(client, "eu-videos") == "eu-west-1"
+        assert _bucket_region(client, "de-videos") == "eu-central-1"
+        with pytest.raises(ClientError):
+            _bucket_region(client, "no-such-bucket")
+        with pytest.raises(ApiError, match="did not name the region"):
+            _bucket_region(client, "odd-s3")
 
 
 # -- lifecycle and CLI -----------------------------------------------------------------------
