@@ -16,6 +16,7 @@ from s3_wistia_bridge.models import S3Object
 from s3_wistia_bridge.operator import cli
 from s3_wistia_bridge.operator import queue as queue_module
 from s3_wistia_bridge.operator.replay import InvokeResult
+from s3_wistia_bridge.reasons import FailureReason
 
 # Fixtures and helpers of the integration tier, re-exported for this one.
 from tests.integration.conftest import (
@@ -95,7 +96,7 @@ def on_failure(event: dict[str, Any], error_message: str | None, *, invoke_count
 
 
 def permanent_record(
-    event: dict[str, Any], reason: str = "wistia_video_limit", status: int = 400
+    event: dict[str, Any], reason: FailureReason = FailureReason.WISTIA_VIDEO_LIMIT, status: int = 400
 ) -> dict[str, Any]:
     """The function's own failure record for the single object of `event`."""
     [obj] = parse_event(event)

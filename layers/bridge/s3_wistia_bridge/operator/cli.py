@@ -14,6 +14,7 @@ from collections.abc import Iterator, Sequence
 from contextlib import contextmanager, redirect_stdout
 from typing import Any, TextIO
 
+from .queue import REASON_FILTERS, reason_filter
 from .resources import Aws, OperatorError, Resources, function_environment, resolve
 
 EXIT_OK = 0
@@ -60,7 +61,11 @@ def build_parser() -> argparse.ArgumentParser:
     def replay_options(sub: argparse.ArgumentParser, *, listing: bool) -> None:
         sub.add_argument("--prefix", help="only messages about keys under this prefix")
         sub.add_argument(
-            "--reason", help="only this failure reason, or a class: permanent, transient, unknown"
+            "--reason",
+            type=_folded,
+            choices=REASON_FILTERS,
+            metavar="REASON",
+            help="only this failure reason, or a class: permanent, transient, unknown",
         )
         sub.add_argument("--max", type=_positive, dest="max_messages", help="at most N messages")
         sub.add_argument(
@@ -169,7 +174,7 @@ def _run_replay(args: argparse.Namespace, out: TextIO) -> int:
     options = ReplayOptions(
         dry_run=args.dry_run,
         prefix=args.prefix,
-        reason=args.reason,
+        reason=reason_filter(args.reason),
         max_messages=args.max_messages,
         concurrency=args.concurrency,  # --local: one bridge per worker thread
         discard_test_events=args.discard_test_events,
@@ -341,6 +346,10 @@ def _s3_target(target: str, *, need_key: bool) -> tuple[str, str]:
 
 def _progress(args: argparse.Namespace) -> bool | None:
     return False if (args.no_progress or args.json) else None
+
+
+def _folded(text: str) -> str:
+    return text.strip().lower()
 
 
 def _positive(text: str) -> int:

@@ -22,7 +22,7 @@ from dataclasses import dataclass, field
 from typing import Any, Protocol
 
 from ..models import JsonDict
-from .queue import FailedMessage, FailureQueue, Kind, classify_sqs_message, matches
+from .queue import FailedMessage, FailureQueue, Kind, ReasonFilter, classify_sqs_message, matches
 from .resources import OperatorError, aws_error
 
 FAILED_OUTCOMES = frozenset({"permanent_failure", "transient_failure"})
@@ -189,7 +189,7 @@ class LocalInvoker:
 class ReplayOptions:
     dry_run: bool = False
     prefix: str | None = None
-    reason: str | None = None
+    reason: ReasonFilter | None = None
     max_messages: int | None = None
     concurrency: int = 4
     discard_test_events: bool = False
