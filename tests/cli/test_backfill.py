@@ -13,6 +13,7 @@ from s3_wistia_bridge.events import parse_event
 from s3_wistia_bridge.models import S3Object
 from s3_wistia_bridge.operator.backfill import (
     BackfillOptions,
+    BackfillStatus,
     RateLimiter,
     backfill,
     bucket_region,
@@ -73,10 +74,12 @@ def test_dry_run_pages_through_the_bucket_and_invokes_nothing(stack: Stack) -> N
     )
 
     assert len(calls) == 4  # 7 objects, 2 per page
-    would = sorted(r.uri for r in report.results if r.status == "would_copy")
+    would = sorted(r.uri for r in report.results if r.status is BackfillStatus.WOULD_COPY)
     assert would == sorted(f"s3://{BUCKET}/{k}" for k in ACCEPTED)
     rejected = {
-        r.uri.removeprefix(f"s3://{BUCKET}/"): r.reason for r in report.results if r.status == "rejected"
+        r.uri.removeprefix(f"s3://{BUCKET}/"): r.reason
+        for r in report.results
+        if r.status is BackfillStatus.REJECTED
     }
     assert rejected == REJECTED
     assert s3_copies(stack) == []
@@ -122,7 +125,7 @@ def test_failed_invocations_are_counted_and_fail_the_run(stack: Stack, run_cli: 
     report = backfill(stack.s3, BUCKET, config, invoker, BackfillOptions())
 
     [result] = report.results
-    assert (result.status, result.detail) == ("failed", "wistia_timeout: x")
+    assert (result.status, result.detail) == (BackfillStatus.FAILED, "wistia_timeout: x")
     assert report.failed
 
 

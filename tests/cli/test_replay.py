@@ -13,7 +13,14 @@ from s3_wistia_bridge.events import parse_event
 from s3_wistia_bridge.models import S3Object
 from s3_wistia_bridge.operator import cli
 from s3_wistia_bridge.operator.queue import FailureQueue
-from s3_wistia_bridge.operator.replay import InvokeResult, LocalInvoker, ReplayOptions, replay
+from s3_wistia_bridge.operator.replay import (
+    InvokeResult,
+    LocalInvoker,
+    ReplayOptions,
+    ReplayStatus,
+    Row,
+    replay,
+)
 from s3_wistia_bridge.reasons import FailureReason, ReasonClass
 
 from tests.integration.faults import fail_requests
@@ -178,7 +185,7 @@ def test_a_run_never_replays_records_written_during_it_even_with_a_wrong_clock(s
     )
 
     assert sorted(invoker.keys) == [f"videos/{i:02}.mp4" for i in range(12)]  # each exactly once
-    assert report.summary()["failed again"] == 12
+    assert report.summary()[Row.FAILED_AGAIN] == 12
     assert len(stack.queue_messages()) == 12  # only the new records remain
 
 
@@ -195,7 +202,7 @@ def test_filters_select_by_prefix_and_reason_class_and_leave_the_rest(stack: Sta
     )
 
     assert invoker.keys() == ["videos/trans.mp4"]
-    assert report.summary()["filtered out"] == 2
+    assert report.summary()[Row.FILTERED_OUT] == 2
     left = sorted(json.dumps(b) for b in bodies(stack))
     assert len(left) == 2
     assert any("videos/perm.mp4" in b for b in left)
@@ -285,7 +292,7 @@ def test_max_bounds_the_number_of_replayed_messages(stack: Stack) -> None:
     )
 
     assert len(invoker.events) == 2
-    assert report.summary()["replayed"] == 2
+    assert report.summary()[Row.REPLAYED] == 2
     assert len(stack.queue_messages()) == 3  # the others are visible again
 
 
@@ -299,7 +306,7 @@ def test_concurrent_replay_invokes_each_message_once(stack: Stack) -> None:
     )
 
     assert sorted(invoker.keys()) == [f"videos/{i:02}.mp4" for i in range(25)]
-    assert report.summary()["replayed"] == 25
+    assert report.summary()[Row.REPLAYED] == 25
     assert visible_count(stack) == 0
 
 
@@ -408,6 +415,6 @@ def test_local_invoker_with_the_real_handler_replays_a_failure_record(
     )
 
     [result] = report.results
-    assert result.status == "replayed"
+    assert result.status is ReplayStatus.REPLAYED
     assert result.outcomes[0]["hashed_id"] == stack.emulator.medias()[0]["hashed_id"]
     assert visible_count(stack) == 0

@@ -7,7 +7,7 @@ from typing import Any
 
 from s3_wistia_bridge.events import s3_notification
 from s3_wistia_bridge.operator.queue import FailureQueue
-from s3_wistia_bridge.operator.replay import InvokeResult, ReplayOptions, replay
+from s3_wistia_bridge.operator.replay import InvokeResult, ReplayOptions, ReplayStatus, replay
 
 
 class ScriptedSqs:
@@ -63,7 +63,7 @@ def test_successful_replays_are_deleted_in_batches_and_a_refused_delete_is_a_fai
 
     assert sqs.batch_deletes == [["r0", "r1", "r2", "r3", "r4"]]  # one call, not five
     statuses = {r.message.message_id: (r.status, r.error) for r in report.results}
-    assert statuses["m3"] == ("failed", "invoked, but not deleted: stale handle")
-    assert all(statuses[f"m{i}"] == ("replayed", None) for i in (0, 1, 2, 4))
+    assert statuses["m3"] == (ReplayStatus.FAILED, "invoked, but not deleted: stale handle")
+    assert all(statuses[f"m{i}"] == (ReplayStatus.REPLAYED, None) for i in (0, 1, 2, 4))
     assert sqs.released == ["r3"]  # held, so visible again for the next run
     assert report.failed

@@ -14,13 +14,23 @@ from collections.abc import Iterator, Sequence
 from contextlib import contextmanager, redirect_stdout
 from typing import Any, TextIO
 
-from .queue import REASON_FILTERS, reason_filter
+from ..config import BridgeConfig, ConfigError
+from ..observability import logger, metrics
+from .backfill import BackfillOptions, BackfillStatus, ObjectResult, backfill
+from .progress import Progress, format_age, table
+from .queue import REASON_FILTERS, FailureQueue, reason_filter
+from .replay import LambdaInvoker, LocalInvoker, MessageResult, ReplayOptions, ReplayStatus, Row, replay
 from .resources import Aws, OperatorError, Resources, function_environment, resolve
+from .status import object_status
 
 EXIT_OK = 0
 EXIT_FAILED = 1
 EXIT_USAGE = 2
 EXIT_INTERRUPTED = 130
+
+# Backfill results whose detail is worth a line, and the rows a dry run's summary shows.
+_SHOWN_DETAIL = frozenset({BackfillStatus.REJECTED, BackfillStatus.FAILED})
+_DRY_RUN_ROWS = frozenset({BackfillStatus.WOULD_COPY.row, BackfillStatus.REJECTED.row})
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -110,7 +120,6 @@ def build_parser() -> argparse.ArgumentParser:
 def bridge_output(verbose: bool) -> Iterator[None]:
     """The bridge logs JSON and prints EMF on stdout; in the CLI both go to stderr (verbose) or
     away, and the bridge logs only warnings and errors unless verbose."""
-    from ..observability import logger, metrics  # noqa: PLC0415
 
     handler = logger.registered_handler
     previous_stream = handler.setStream(sys.stderr)  # type: ignore[attr-defined]
@@ -142,7 +151,6 @@ def _resources(args: argparse.Namespace, aws: Aws) -> Resources:
 
 
 def _invoker(args: argparse.Namespace, aws: Aws, resources: Resources) -> Any:
-    from .replay import LambdaInvoker, LocalInvoker  # noqa: PLC0415
 
     if args.local:
         return LocalInvoker.from_environment(_bridge_env(aws, resources))
@@ -151,7 +159,6 @@ def _invoker(args: argparse.Namespace, aws: Aws, resources: Resources) -> Any:
 
 def _bridge_env(aws: Aws, resources: Resources) -> dict[str, str]:
     env = function_environment(aws, resources.function_name)
-    from ..config import BridgeConfig, ConfigError  # noqa: PLC0415
 
     try:
         BridgeConfig.from_environ(env)
@@ -162,9 +169,6 @@ def _bridge_env(aws: Aws, resources: Resources) -> dict[str, str]:
 
 
 def _run_replay(args: argparse.Namespace, out: TextIO) -> int:
-    from .progress import Progress, format_age, table  # noqa: PLC0415
-    from .queue import FailureQueue  # noqa: PLC0415
-    from .replay import SUMMARY_ROWS, MessageResult, ReplayOptions, replay  # noqa: PLC0415
 
     aws = Aws(args.region)
     resources = _resources(args, aws)
@@ -184,7 +188,7 @@ def _run_replay(args: argparse.Namespace, out: TextIO) -> int:
 
     def show(result: MessageResult) -> None:
         progress.advance(result.status)
-        if args.json or result.status == "filtered":
+        if args.json or result.status is ReplayStatus.FILTERED:
             return
         message = result.message
         objects = ", ".join(message.object_uris) or "-"
@@ -206,10 +210,7 @@ def _run_replay(args: argparse.Namespace, out: TextIO) -> int:
     finally:
         progress.close()
     summary = report.summary()
-    if args.dry_run:
-        summary.pop("replayed")
-    else:
-        summary.pop("would replay")
+    summary.pop(Row.REPLAYED if args.dry_run else Row.WOULD_REPLAY)
     if args.json:
         document = {
             "command": "replay",
@@ -223,11 +224,8 @@ def _run_replay(args: argparse.Namespace, out: TextIO) -> int:
         print("nothing to replay: the failure queue is empty", file=out)
     else:
         print(file=out)
-        print(
-            table(((row, n) for row, n in summary.items() if row in SUMMARY_ROWS), ("messages", "count")),
-            file=out,
-        )
-        if all(r.status == "filtered" for r in report.results):
+        print(table(summary.items(), ("messages", "count")), file=out)
+        if all(r.status is ReplayStatus.FILTERED for r in report.results):
             print("nothing matched the filters", file=out)
     if args.dry_run:
         return EXIT_OK
@@ -235,9 +233,6 @@ def _run_replay(args: argparse.Namespace, out: TextIO) -> int:
 
 
 def _run_backfill(args: argparse.Namespace, out: TextIO) -> int:
-    from ..config import BridgeConfig  # noqa: PLC0415
-    from .backfill import BackfillOptions, ObjectResult, backfill  # noqa: PLC0415
-    from .progress import Progress, table  # noqa: PLC0415
 
     bucket, prefix = _s3_target(args.target, need_key=False)
     aws = Aws(args.region)
@@ -267,7 +262,7 @@ def _run_backfill(args: argparse.Namespace, out: TextIO) -> int:
             for part in (
                 f"reason={result.reason}" if result.reason else "",
                 f"hashed_id={result.hashed_id}" if result.hashed_id else "",
-                result.detail if result.status in {"rejected", "failed"} and result.detail else "",
+                result.detail if result.status in _SHOWN_DETAIL and result.detail else "",
             )
             if part
         )
@@ -279,9 +274,9 @@ def _run_backfill(args: argparse.Namespace, out: TextIO) -> int:
         progress.close()
     summary = report.summary()
     if args.dry_run:
-        summary = {k: v for k, v in summary.items() if k in {"would copy", "rejected"}}
+        summary = {k: v for k, v in summary.items() if k in _DRY_RUN_ROWS}
     else:
-        summary.pop("would copy")
+        summary.pop(BackfillStatus.WOULD_COPY.row)
     if args.json:
         document = {
             "command": "backfill",
@@ -304,8 +299,6 @@ def _run_backfill(args: argparse.Namespace, out: TextIO) -> int:
 
 
 def _run_status(args: argparse.Namespace, out: TextIO) -> int:
-    from .queue import FailureQueue  # noqa: PLC0415
-    from .status import object_status  # noqa: PLC0415
 
     bucket, key = _s3_target(args.target, need_key=True)
     aws = Aws(args.region)

@@ -19,13 +19,15 @@ import time
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
+from enum import StrEnum
 from typing import Any, Protocol
 
-from ..models import JsonDict
+from ..models import JsonDict, Outcome
 from .queue import FailedMessage, FailureQueue, Kind, ReasonFilter, classify_sqs_message, matches
 from .resources import OperatorError, aws_error
 
-FAILED_OUTCOMES = frozenset({"permanent_failure", "transient_failure"})
+# The function's answers for an object it could not copy.
+FAILED_OUTCOMES = frozenset({Outcome.PERMANENT_FAILURE, Outcome.TRANSIENT_FAILURE})
 
 
 # --- invokers ----------------------------------------------------------------------------------
@@ -59,6 +61,14 @@ class InvokeResult:
         if isinstance(self.payload, dict) and isinstance(self.payload.get("objects"), list):
             return [o for o in self.payload["objects"] if isinstance(o, dict)]
         return []
+
+
+def outcome_of(report: JsonDict) -> Outcome | None:
+    """The outcome one of the function's per-object reports names (None: none this version knows)."""
+    try:
+        return Outcome(str(report.get("outcome")))
+    except ValueError:
+        return None
 
 
 class Invoker(Protocol):
@@ -196,29 +206,53 @@ class ReplayOptions:
     visibility_timeout: int | None = None  # default: 30 s for a dry run, 300 s for a replay
 
 
-# Per-message statuses, and the summary row each one counts under.
-STATUS_ROWS = {
-    "replayed": "replayed",
-    "would_replay": "would replay",
-    "failed": "failed again",
-    "superseded": "failed again",
-    "skipped": "skipped",
-    "discarded": "skipped",
-    "malformed": "malformed",
-    "filtered": "filtered out",
+class ReplayStatus(StrEnum):
+    """What a run did with one message."""
+
+    REPLAYED = "replayed"  # invoked, succeeded, deleted
+    WOULD_REPLAY = "would_replay"  # a dry run's answer
+    FAILED = "failed"  # the invocation (or the delete) failed: the message stays
+    SUPERSEDED = "superseded"  # failed again; the function wrote a new record, the old one is deleted
+    SKIPPED = "skipped"  # a test event, or a message written during this run
+    DISCARDED = "discarded"  # a test event deleted (--discard-test-events)
+    MALFORMED = "malformed"  # nothing to replay: left for the operator
+    FILTERED = "filtered"  # not selected by --prefix / --reason
+
+
+class Row(StrEnum):
+    """The summary's rows, in order (text table and --json keys); some count several statuses."""
+
+    REPLAYED = "replayed"
+    WOULD_REPLAY = "would replay"
+    FAILED_AGAIN = "failed again"
+    SKIPPED = "skipped"
+    MALFORMED = "malformed"
+    FILTERED_OUT = "filtered out"
+
+
+_ROW_OF_STATUS = {
+    ReplayStatus.REPLAYED: Row.REPLAYED,
+    ReplayStatus.WOULD_REPLAY: Row.WOULD_REPLAY,
+    ReplayStatus.FAILED: Row.FAILED_AGAIN,
+    ReplayStatus.SUPERSEDED: Row.FAILED_AGAIN,
+    ReplayStatus.SKIPPED: Row.SKIPPED,
+    ReplayStatus.DISCARDED: Row.SKIPPED,
+    ReplayStatus.MALFORMED: Row.MALFORMED,
+    ReplayStatus.FILTERED: Row.FILTERED_OUT,
 }
-SUMMARY_ROWS = ("replayed", "would replay", "failed again", "skipped", "malformed", "filtered out")
+# The statuses of a successful invocation: the message is deleted.
+_DELETED = frozenset({ReplayStatus.REPLAYED, ReplayStatus.SUPERSEDED})
 
 
 @dataclass
 class MessageResult:
     message: FailedMessage
-    status: str
+    status: ReplayStatus
     error: str | None = None
     outcomes: list[JsonDict] = field(default_factory=list)
 
     def as_dict(self) -> JsonDict:
-        data = self.message.summary() | {"status": self.status}
+        data = self.message.summary() | {"status": self.status.value}
         if self.error:
             data["error"] = self.error
         if self.outcomes:
@@ -230,16 +264,16 @@ class MessageResult:
 class ReplayReport:
     results: list[MessageResult] = field(default_factory=list)
 
-    def summary(self) -> dict[str, int]:
-        counts = dict.fromkeys(SUMMARY_ROWS, 0)
+    def summary(self) -> dict[Row, int]:
+        counts = dict.fromkeys(Row, 0)
         for result in self.results:
-            counts[STATUS_ROWS[result.status]] += 1
+            counts[_ROW_OF_STATUS[result.status]] += 1
         return counts
 
     @property
     def failed(self) -> bool:
         summary = self.summary()
-        return summary["failed again"] > 0 or summary["malformed"] > 0
+        return summary[Row.FAILED_AGAIN] > 0 or summary[Row.MALFORMED] > 0
 
 
 def replay(
@@ -302,7 +336,7 @@ class _Run:
         A message is only ever deleted after its invocation succeeded; one SQS refuses to delete
         is reported as failed and stays held (visible again when the run ends).
         """
-        done = [r for r in results if r.status in {"replayed", "superseded"}]
+        done = [r for r in results if r.status in _DELETED]
         try:
             refused = self.queue.delete_batch([r.message.receipt_handle for r in done])
         except OperatorError as error:
@@ -312,7 +346,7 @@ class _Run:
             handle = result.message.receipt_handle
             if id(result) in deleted and handle in refused:
                 why = f"invoked, but not deleted: {refused[handle]}"
-                self._record(MessageResult(result.message, "failed", why, result.outcomes))
+                self._record(MessageResult(result.message, ReplayStatus.FAILED, why, result.outcomes))
                 continue
             if id(result) in deleted:
                 self.held.pop(result.message.message_id, None)
@@ -344,7 +378,7 @@ class _Run:
                     continue
                 self.taken += 1
                 if self.options.dry_run:
-                    self._record(MessageResult(message, "would_replay"))
+                    self._record(MessageResult(message, ReplayStatus.WOULD_REPLAY))
                 else:
                     self.tried.update(_identity(obj) for obj in message.objects)
                     work.append(message)
@@ -355,27 +389,31 @@ class _Run:
         options = self.options
         if message.kind is Kind.MALFORMED:
             self._hold(message)
-            self._record(MessageResult(message, "malformed", message.detail))
+            self._record(MessageResult(message, ReplayStatus.MALFORMED, message.detail))
             return False
         if message.kind is Kind.TEST_EVENT:
             if options.discard_test_events and not options.dry_run:
                 self.queue.delete(message.receipt_handle)
-                self._record(MessageResult(message, "discarded"))
+                self._record(MessageResult(message, ReplayStatus.DISCARDED))
             else:
                 self._hold(message)
                 self._record(
-                    MessageResult(message, "skipped", "S3 test event (--discard-test-events deletes it)")
+                    MessageResult(
+                        message, ReplayStatus.SKIPPED, "S3 test event (--discard-test-events deletes it)"
+                    )
                 )
             return False
         if not options.dry_run and self._written_during_run(message):
             self._hold(message)
             self._record(
-                MessageResult(message, "skipped", "written during this run; replay it in a later run")
+                MessageResult(
+                    message, ReplayStatus.SKIPPED, "written during this run; replay it in a later run"
+                )
             )
             return False
         if not matches(message, prefix=options.prefix, reason=options.reason):
             self._hold(message)
-            self._record(MessageResult(message, "filtered"))
+            self._record(MessageResult(message, ReplayStatus.FILTERED))
             return False
         return True
 
@@ -392,13 +430,13 @@ class _Run:
         assert self.invoker is not None  # noqa: S101 - checked by replay()
         result = self.invoker.invoke(message.event)
         if not result.ok:  # stays held: visible again when the run ends
-            return MessageResult(message, "failed", result.error_message, result.objects)
-        failed = [o for o in result.objects if o.get("outcome") in FAILED_OUTCOMES]
+            return MessageResult(message, ReplayStatus.FAILED, result.error_message, result.objects)
+        failed = [o for o in result.objects if outcome_of(o) in FAILED_OUTCOMES]
         if failed:
             reasons = ", ".join(sorted({str(o.get("reason")) for o in failed}))
             error_text = f"{reasons} again; the function wrote a new failure record"
-            return MessageResult(message, "superseded", error_text, result.objects)
-        return MessageResult(message, "replayed", None, result.objects)
+            return MessageResult(message, ReplayStatus.SUPERSEDED, error_text, result.objects)
+        return MessageResult(message, ReplayStatus.REPLAYED, None, result.objects)
 
     def _hold(self, message: FailedMessage) -> None:
         self.held[message.message_id] = message.receipt_handle
