@@ -13,7 +13,7 @@ from botocore.response import StreamingBody
 from botocore.stub import Stubber
 from s3_wistia_bridge.errors import TransientFailure
 from s3_wistia_bridge.operator.replay import LambdaInvoker, LocalInvoker
-from s3_wistia_bridge.operator.resources import OperatorError
+from s3_wistia_bridge.operator.resources import ErrorKind, OperatorError
 
 from .conftest import s3_event
 
@@ -92,18 +92,33 @@ def test_throttling_is_a_failed_invocation_not_an_abort() -> None:
 
 
 @pytest.mark.parametrize(
-    ("code", "status", "text"),
+    ("code", "status", "text", "kind"),
     [
-        ("ResourceNotFoundException", 404, "function not found: ingest"),
-        ("AccessDeniedException", 403, "access denied: lambda:InvokeFunction on ingest"),
+        ("ResourceNotFoundException", 404, "function not found: ingest", ErrorKind.NOT_FOUND),
+        (
+            "AccessDeniedException",
+            403,
+            "access denied: lambda:InvokeFunction on ingest",
+            ErrorKind.ACCESS_DENIED,
+        ),
+        (
+            "ExpiredTokenException",
+            403,
+            "access denied: lambda:InvokeFunction on ingest",
+            ErrorKind.ACCESS_DENIED,
+        ),
     ],
 )
-def test_operator_mistakes_abort_with_a_clear_error(code: str, status: int, text: str) -> None:
+def test_operator_mistakes_abort_with_a_clear_error(
+    code: str, status: int, text: str, kind: ErrorKind
+) -> None:
     client, stub = stubbed()
     stub.add_client_error("invoke", code, "nope", http_status_code=status)
 
-    with stub, pytest.raises(OperatorError, match=text):
+    with stub, pytest.raises(OperatorError, match=text) as raised:
         LambdaInvoker(client, "ingest").invoke(EVENT)
+
+    assert raised.value.kind is kind
 
 
 def test_local_invoker_reports_an_exception_as_an_unhandled_function_error() -> None:

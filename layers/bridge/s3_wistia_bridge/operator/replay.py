@@ -24,7 +24,7 @@ from typing import Any, Protocol
 
 from ..models import JsonDict, Outcome
 from .queue import FailedMessage, FailureQueue, Kind, ReasonFilter, classify_sqs_message, matches
-from .resources import OperatorError, aws_error
+from .resources import ErrorKind, OperatorError, aws_error
 
 # The function's answers for an object it could not copy.
 FAILED_OUTCOMES = frozenset({Outcome.PERMANENT_FAILURE, Outcome.TRANSIENT_FAILURE})
@@ -75,6 +75,10 @@ class Invoker(Protocol):
     def invoke(self, event: Any) -> InvokeResult: ...
 
 
+# An invocation refused for these fails every other one alike: the run stops.
+_ABORTS_RUN = frozenset({ErrorKind.ACCESS_DENIED, ErrorKind.NOT_FOUND})
+
+
 class LambdaInvoker:
     """The deployed function, invoked synchronously so the outcome is known."""
 
@@ -91,13 +95,10 @@ class LambdaInvoker:
             )
         except Exception as error:
             mapped = aws_error(error, "lambda:InvokeFunction", self.function_name)
-            text = str(mapped)
-            if isinstance(mapped, OperatorError) and (
-                text.startswith(("access denied", "function not found"))
-            ):
+            if isinstance(mapped, OperatorError) and mapped.kind in _ABORTS_RUN:
                 raise mapped from None
             # Throttling and service errors: this message failed, the run goes on.
-            return InvokeResult(0, type(error).__name__, {"errorMessage": text})
+            return InvokeResult(0, type(error).__name__, {"errorMessage": str(mapped)})
         raw = response.get("Payload")
         body = raw.read() if hasattr(raw, "read") else (raw or b"")
         try:
