@@ -19,7 +19,16 @@ from ..observability import logger, metrics
 from .backfill import BackfillOptions, BackfillStatus, ObjectResult, backfill
 from .progress import Progress, format_age, table
 from .queue import REASON_FILTERS, FailureQueue, reason_filter
-from .replay import LambdaInvoker, LocalInvoker, MessageResult, ReplayOptions, ReplayStatus, Row, replay
+from .replay import (
+    LambdaInvoker,
+    LocalInvoker,
+    MessageResult,
+    ReplayOptions,
+    ReplayReport,
+    ReplayStatus,
+    Row,
+    replay,
+)
 from .resources import Aws, OperatorError, Resources, function_environment, resolve
 from .status import object_status
 
@@ -169,13 +178,31 @@ def _bridge_env(aws: Aws, resources: Resources) -> dict[str, str]:
 
 
 def _run_replay(args: argparse.Namespace, out: TextIO) -> int:
-
     aws = Aws(args.region)
     resources = _resources(args, aws)
     queue = FailureQueue(aws.client("sqs"), resources.require_queue())
     visible = queue.approximate_count()
     invoker = None if args.dry_run else _invoker(args, aws, resources)
-    options = ReplayOptions(
+    progress = Progress("list" if args.dry_run else "replay", visible or None, enabled=_progress(args))
+
+    def show(result: MessageResult) -> None:
+        progress.advance(result.status)
+        if not args.json and result.status is not ReplayStatus.FILTERED:
+            progress.break_line()
+            _print_message(result, out, dry_run=args.dry_run)
+
+    try:
+        report = replay(queue, invoker, _replay_options(args), show)
+    finally:
+        progress.close()
+    _print_replay_report(report, args, queue.url, out)
+    if args.dry_run:
+        return EXIT_OK
+    return EXIT_FAILED if report.failed else EXIT_OK
+
+
+def _replay_options(args: argparse.Namespace) -> ReplayOptions:
+    return ReplayOptions(
         dry_run=args.dry_run,
         prefix=args.prefix,
         reason=reason_filter(args.reason),
@@ -184,38 +211,31 @@ def _run_replay(args: argparse.Namespace, out: TextIO) -> int:
         discard_test_events=args.discard_test_events,
         visibility_timeout=args.visibility_timeout,
     )
-    progress = Progress("list" if args.dry_run else "replay", visible or None, enabled=_progress(args))
 
-    def show(result: MessageResult) -> None:
-        progress.advance(result.status)
-        if args.json or result.status is ReplayStatus.FILTERED:
-            return
-        message = result.message
-        objects = ", ".join(message.object_uris) or "-"
-        reason = f"{message.reason or '?'} ({message.reason_class})"
-        attempts = "?" if message.attempts is None else str(message.attempts)
-        line = (
-            f"{result.status:<12} {objects}  reason={reason}  attempts={attempts}  "
-            f"age={format_age(message.age_seconds)}  kind={message.kind.value}"
-        )
-        if progress.enabled:
-            print(file=sys.stderr)
-        print(line, file=out)
-        detail = result.error or (message.detail if args.dry_run else None)
-        if detail:
-            print(f"{'':<12} {detail}", file=out)
 
-    try:
-        report = replay(queue, invoker, options, show)
-    finally:
-        progress.close()
+def _print_message(result: MessageResult, out: TextIO, *, dry_run: bool) -> None:
+    message = result.message
+    objects = ", ".join(message.object_uris) or "-"
+    reason = f"{message.reason or '?'} ({message.reason_class})"
+    attempts = "?" if message.attempts is None else str(message.attempts)
+    print(
+        f"{result.status:<12} {objects}  reason={reason}  attempts={attempts}  "
+        f"age={format_age(message.age_seconds)}  kind={message.kind.value}",
+        file=out,
+    )
+    detail = result.error or (message.detail if dry_run else None)
+    if detail:
+        print(f"{'':<12} {detail}", file=out)
+
+
+def _print_replay_report(report: ReplayReport, args: argparse.Namespace, queue_url: str, out: TextIO) -> None:
     summary = report.summary()
     summary.pop(Row.REPLAYED if args.dry_run else Row.WOULD_REPLAY)
     if args.json:
         document = {
             "command": "replay",
             "dryRun": args.dry_run,
-            "queueUrl": queue.url,
+            "queueUrl": queue_url,
             "messages": [r.as_dict() for r in report.results],
             "summary": summary,
         }
@@ -227,9 +247,6 @@ def _run_replay(args: argparse.Namespace, out: TextIO) -> int:
         print(table(summary.items(), ("messages", "count")), file=out)
         if all(r.status is ReplayStatus.FILTERED for r in report.results):
             print("nothing matched the filters", file=out)
-    if args.dry_run:
-        return EXIT_OK
-    return EXIT_FAILED if report.failed else EXIT_OK
 
 
 def _run_backfill(args: argparse.Namespace, out: TextIO) -> int:
@@ -255,8 +272,7 @@ def _run_backfill(args: argparse.Namespace, out: TextIO) -> int:
         progress.advance(result.status)
         if args.json:
             return
-        if progress.enabled:
-            print(file=sys.stderr)
+        progress.break_line()
         extra = "  ".join(
             part
             for part in (

@@ -331,92 +331,112 @@ class _Run:
                     self.queue.release(list(self.held.values()))
         return self.report
 
+    # --- a round: receive, select and hold, invoke (in the pool), then settle ---------------------
+
+    def _next_round(self, size: int) -> list[FailedMessage]:
+        """The next messages to invoke: up to `size`, fewer when the queue has nothing new or
+        --max is reached; every message received on the way is recorded or held."""
+        work: list[FailedMessage] = []
+        while len(work) < size and not self.exhausted:
+            if self._full():
+                self.exhausted = True
+                break
+            for message in self._receive():
+                if self._take(message):
+                    work.append(message)
+        return work
+
+    def _receive(self) -> list[FailedMessage]:
+        """One ReceiveMessage: the messages this run has not seen yet, classified."""
+        batch = self.queue.receive(self.visibility)
+        for raw in batch:  # a re-received held message has a new receipt handle
+            message_id = str(raw.get("MessageId"))
+            if message_id in self.held:
+                self.held[message_id] = str(raw.get("ReceiptHandle"))
+        now_ms = int(self.clock() * 1000)
+        fresh = [
+            classify_sqs_message(raw, now_ms) for raw in batch if str(raw.get("MessageId")) not in self.seen
+        ]
+        self.seen.update(message.message_id for message in fresh)
+        if not fresh:
+            self.exhausted = True
+        return fresh
+
+    def _take(self, message: FailedMessage) -> bool:
+        """True when this run invokes the message; counted against --max."""
+        if not self._select(message) or self._full():
+            return False  # held: visible again when the run ends
+        self.taken += 1
+        if self.options.dry_run:
+            self._record(MessageResult(message, ReplayStatus.WOULD_REPLAY))
+            return False
+        self.tried.update(_identity(obj) for obj in message.objects)
+        return True
+
+    def _select(self, message: FailedMessage) -> bool:
+        """Hold the message until it is deleted (an aborted run releases it too), or discard it;
+        record why it is not replayed. True when it is to be replayed."""
+        left = self._left_why(message)
+        if left is not None and left.status is ReplayStatus.DISCARDED:
+            self.queue.delete(message.receipt_handle)
+        else:
+            self._hold(message)
+        if left is None:
+            return True
+        self._record(left)
+        return False
+
+    def _left_why(self, message: FailedMessage) -> MessageResult | None:
+        """Why this run does not replay the message; None when it does."""
+        options = self.options
+        if message.kind is Kind.MALFORMED:
+            return MessageResult(message, ReplayStatus.MALFORMED, message.detail)
+        if message.kind is Kind.TEST_EVENT:
+            if options.discard_test_events and not options.dry_run:
+                return MessageResult(message, ReplayStatus.DISCARDED)
+            return MessageResult(
+                message, ReplayStatus.SKIPPED, "S3 test event (--discard-test-events deletes it)"
+            )
+        if not options.dry_run and self._written_during_run(message):
+            return MessageResult(
+                message, ReplayStatus.SKIPPED, "written during this run; replay it in a later run"
+            )
+        if not matches(message, prefix=options.prefix, reason=options.reason):
+            return MessageResult(message, ReplayStatus.FILTERED)
+        return None
+
     def _settle(self, results: list[MessageResult]) -> None:
         """Delete, ten per call, the messages whose invocation succeeded; then report them all.
 
         A message is only ever deleted after its invocation succeeded; one SQS refuses to delete
         is reported as failed and stays held (visible again when the run ends).
         """
-        done = [r for r in results if r.status in _DELETED]
-        try:
-            refused = self.queue.delete_batch([r.message.receipt_handle for r in done])
-        except OperatorError as error:
-            refused = {r.message.receipt_handle: str(error) for r in done}
-        deleted = {id(r) for r in done}
+        refused = self._delete([result for result in results if result.status in _DELETED])
         for result in results:
-            handle = result.message.receipt_handle
-            if id(result) in deleted and handle in refused:
-                why = f"invoked, but not deleted: {refused[handle]}"
-                self._record(MessageResult(result.message, ReplayStatus.FAILED, why, result.outcomes))
-                continue
-            if id(result) in deleted:
-                self.held.pop(result.message.message_id, None)
-            self._record(result)
+            self._record(self._after_delete(result, refused))
+
+    def _delete(self, done: list[MessageResult]) -> dict[str, str]:
+        """The receipt handles SQS refused to delete (all of them when the call failed), with why."""
+        handles = [result.message.receipt_handle for result in done]
+        try:
+            return self.queue.delete_batch(handles)
+        except OperatorError as error:
+            return dict.fromkeys(handles, str(error))
+
+    def _after_delete(self, result: MessageResult, refused: dict[str, str]) -> MessageResult:
+        """What to report: a deleted message is no longer held; a refused delete is a failure."""
+        if result.status not in _DELETED:
+            return result
+        why = refused.get(result.message.receipt_handle)
+        if why is not None:
+            return MessageResult(
+                result.message, ReplayStatus.FAILED, f"invoked, but not deleted: {why}", result.outcomes
+            )
+        self.held.pop(result.message.message_id, None)
+        return result
 
     def _full(self) -> bool:
         return self.options.max_messages is not None and self.taken >= self.options.max_messages
-
-    def _next_round(self, size: int) -> list[FailedMessage]:
-        work: list[FailedMessage] = []
-        while len(work) < size and not self.exhausted:
-            if self._full():
-                self.exhausted = True
-                break
-            batch = self.queue.receive(self.visibility)
-            for raw in batch:  # a re-received held message has a new receipt handle
-                if str(raw.get("MessageId")) in self.held:
-                    self.held[str(raw.get("MessageId"))] = str(raw.get("ReceiptHandle"))
-            fresh = [m for m in batch if str(m.get("MessageId")) not in self.seen]
-            if not fresh:
-                self.exhausted = True
-            for raw in fresh:
-                message = classify_sqs_message(raw, int(self.clock() * 1000))
-                self.seen.add(message.message_id)
-                if not self._selected(message):
-                    continue
-                self._hold(message)  # until deleted: an aborted run releases it too
-                if self._full():
-                    continue
-                self.taken += 1
-                if self.options.dry_run:
-                    self._record(MessageResult(message, ReplayStatus.WOULD_REPLAY))
-                else:
-                    self.tried.update(_identity(obj) for obj in message.objects)
-                    work.append(message)
-        return work
-
-    def _selected(self, message: FailedMessage) -> bool:
-        """True when the message is to be replayed; else it is recorded, and held or deleted."""
-        options = self.options
-        if message.kind is Kind.MALFORMED:
-            self._hold(message)
-            self._record(MessageResult(message, ReplayStatus.MALFORMED, message.detail))
-            return False
-        if message.kind is Kind.TEST_EVENT:
-            if options.discard_test_events and not options.dry_run:
-                self.queue.delete(message.receipt_handle)
-                self._record(MessageResult(message, ReplayStatus.DISCARDED))
-            else:
-                self._hold(message)
-                self._record(
-                    MessageResult(
-                        message, ReplayStatus.SKIPPED, "S3 test event (--discard-test-events deletes it)"
-                    )
-                )
-            return False
-        if not options.dry_run and self._written_during_run(message):
-            self._hold(message)
-            self._record(
-                MessageResult(
-                    message, ReplayStatus.SKIPPED, "written during this run; replay it in a later run"
-                )
-            )
-            return False
-        if not matches(message, prefix=options.prefix, reason=options.reason):
-            self._hold(message)
-            self._record(MessageResult(message, ReplayStatus.FILTERED))
-            return False
-        return True
 
     def _written_during_run(self, message: FailedMessage) -> bool:
         """The function writes a new failure record when an object fails permanently again: it is
