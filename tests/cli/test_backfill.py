@@ -90,7 +90,7 @@ def test_backfill_copies_accepted_objects_only_and_a_rerun_gives_duplicates(
 ) -> None:
     fill(stack)
     config = BridgeConfig.from_environ(stack.env | {"AWS_REGION": "us-east-1"})
-    local = LocalInvoker(bridge_app.lambda_handler)
+    local = LocalInvoker(lambda: bridge_app.lambda_handler)
     invoker = RecordingInvoker(local.invoke)
     options = BackfillOptions(prefix="videos/", page_size=2, concurrency=3)
 
@@ -151,7 +151,7 @@ def test_versioned_bucket_objects_are_sent_with_their_version_id(
 ) -> None:
     stack.s3.put_bucket_versioning(Bucket=BUCKET, VersioningConfiguration={"Status": "Enabled"})
     version = stack.s3.put_object(Bucket=BUCKET, Key="videos/v.mp4", Body=b"1")["VersionId"]
-    invoker = RecordingInvoker(LocalInvoker(bridge_app.lambda_handler).invoke)
+    invoker = RecordingInvoker(LocalInvoker(lambda: bridge_app.lambda_handler).invoke)
     config = BridgeConfig.from_environ(stack.env | {"AWS_REGION": "us-east-1"})
 
     backfill(stack.s3, BUCKET, config, invoker, BackfillOptions())

@@ -126,16 +126,16 @@ def test_local_invoker_reports_an_exception_as_an_unhandled_function_error() -> 
         assert context.get_remaining_time_in_millis() > 600_000  # a generous deadline
         raise TransientFailure("wistia_timeout", "no answer")
 
-    result = LocalInvoker(handler).invoke(EVENT)
+    result = LocalInvoker(lambda: handler).invoke(EVENT)
 
     assert (result.ok, result.function_error) == (False, "Unhandled")
     assert result.error_message == "TransientFailure: wistia_timeout: no answer"
 
 
 def test_local_invoker_returns_the_handlers_answer() -> None:
-    result = LocalInvoker(lambda event, _ctx: {"objects": [{"outcome": "duplicate"}], "echo": event}).invoke(
-        EVENT
-    )
+    result = LocalInvoker(
+        lambda: lambda event, _ctx: {"objects": [{"outcome": "duplicate"}], "echo": event}
+    ).invoke(EVENT)
 
     assert result.ok
     assert result.payload["echo"] == EVENT

@@ -178,7 +178,7 @@ def test_a_run_never_replays_records_written_during_it_even_with_a_wrong_clock(s
     invoker = RewritingInvoker(stack)
 
     report = replay(
-        FailureQueue(stack.sqs, stack.queue_url, wait_seconds=0),
+        FailureQueue(stack.sqs, stack.queue_url),
         invoker,
         ReplayOptions(concurrency=1),
         clock=lambda: time.time() + 3600,  # an operator clock an hour ahead of SQS
@@ -196,7 +196,7 @@ def test_filters_select_by_prefix_and_reason_class_and_leave_the_rest(stack: Sta
     invoker = RecordingInvoker()
 
     report = replay(
-        FailureQueue(stack.sqs, stack.queue_url, wait_seconds=0),
+        FailureQueue(stack.sqs, stack.queue_url),
         invoker,
         ReplayOptions(prefix="videos/", reason=ReasonClass.TRANSIENT),
     )
@@ -215,7 +215,7 @@ def test_reason_filter_by_exact_reason(stack: Stack) -> None:
     invoker = RecordingInvoker()
 
     replay(
-        FailureQueue(stack.sqs, stack.queue_url, wait_seconds=0),
+        FailureQueue(stack.sqs, stack.queue_url),
         invoker,
         ReplayOptions(reason=FailureReason.WISTIA_FORBIDDEN),
     )
@@ -287,9 +287,7 @@ def test_max_bounds_the_number_of_replayed_messages(stack: Stack) -> None:
         send(stack, permanent_record(s3_event(f"videos/{i}.mp4")))
     invoker = RecordingInvoker()
 
-    report = replay(
-        FailureQueue(stack.sqs, stack.queue_url, wait_seconds=0), invoker, ReplayOptions(max_messages=2)
-    )
+    report = replay(FailureQueue(stack.sqs, stack.queue_url), invoker, ReplayOptions(max_messages=2))
 
     assert len(invoker.events) == 2
     assert report.summary()[Row.REPLAYED] == 2
@@ -301,9 +299,7 @@ def test_concurrent_replay_invokes_each_message_once(stack: Stack) -> None:
         send(stack, on_failure(s3_event(f"videos/{i:02}.mp4"), "wistia_server_error: 502"))
     invoker = RecordingInvoker()
 
-    report = replay(
-        FailureQueue(stack.sqs, stack.queue_url, wait_seconds=0), invoker, ReplayOptions(concurrency=8)
-    )
+    report = replay(FailureQueue(stack.sqs, stack.queue_url), invoker, ReplayOptions(concurrency=8))
 
     assert sorted(invoker.keys()) == [f"videos/{i:02}.mp4" for i in range(25)]
     assert report.summary()[Row.REPLAYED] == 25
@@ -409,8 +405,8 @@ def test_local_invoker_with_the_real_handler_replays_a_failure_record(
     send(stack, permanent_record(stack.put("videos/real.mp4")))
 
     report = replay(
-        FailureQueue(stack.sqs, stack.queue_url, wait_seconds=0),
-        LocalInvoker(bridge_app.lambda_handler),
+        FailureQueue(stack.sqs, stack.queue_url),
+        LocalInvoker(lambda: bridge_app.lambda_handler),
         ReplayOptions(),
     )
 

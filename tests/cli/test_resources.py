@@ -32,7 +32,6 @@ def test_outputs_of_a_stack_give_every_resource(stack: Stack) -> None:
             "FailureQueueUrl": {"Ref": "Queue"},
             "IngestFunctionName": "bridge-ingest",
             "IdempotencyTableName": "bridge-idempotency",
-            "BucketName": "media",
         },
     )
 
@@ -40,11 +39,7 @@ def test_outputs_of_a_stack_give_every_resource(stack: Stack) -> None:
 
     assert resources.queue_url is not None
     assert resources.queue_url.endswith("/bridge-failures")
-    assert (resources.function_name, resources.table, resources.bucket) == (
-        "bridge-ingest",
-        "bridge-idempotency",
-        "media",
-    )
+    assert (resources.function_name, resources.table) == ("bridge-ingest", "bridge-idempotency")
     explicit = resolve(Aws("us-east-1"), stack="bridge", function_name="other", table="t2")
     assert (explicit.function_name, explicit.table) == ("other", "t2")
 

@@ -296,10 +296,10 @@ RECEIVE_WAIT_SECONDS = 1
 class FailureQueue:
     """Receive, delete and make visible again; every SQS error becomes an OperatorError."""
 
-    def __init__(self, client: Any, url: str, wait_seconds: int | None = None) -> None:
+    def __init__(self, client: Any, url: str) -> None:
         self.client = client
         self.url = url
-        self.wait_seconds = RECEIVE_WAIT_SECONDS if wait_seconds is None else wait_seconds
+        self.wait_seconds = RECEIVE_WAIT_SECONDS
 
     def approximate_count(self) -> int:
         """Checks the queue exists and is readable; the number of visible messages."""

@@ -127,27 +127,15 @@ Handler = Callable[[Any, Any], Any]
 
 
 class LocalInvoker:
-    """The bridge in this process: `handler(event, context)` is the real handler or
-    `runtime.handle` bound to a bridge; an exception is what Lambda would report as
-    FunctionError "Unhandled".
+    """The bridge in this process. Each thread that invokes gets its own handler from `factory`
+    (the real handler, or `runtime.handle` bound to a bridge), built on its first invocation: one
+    bridge (its own HTTP session, token cache and idempotency config) per worker, like one Lambda
+    container per concurrent invocation. An exception is what Lambda would report as
+    FunctionError "Unhandled"."""
 
-    With `factory` instead of `handler`, each thread that invokes gets its own handler from it,
-    built on its first invocation: one bridge (its own HTTP session, token cache and idempotency
-    config) per worker, like one Lambda container per concurrent invocation."""
-
-    def __init__(
-        self,
-        handler: Handler | None = None,
-        remaining_seconds: float = 900.0,
-        *,
-        factory: Callable[[], Handler] | None = None,
-    ) -> None:
-        if (handler is None) == (factory is None):
-            raise ValueError("pass either a handler or a factory")
-        self._handler = handler
+    def __init__(self, factory: Callable[[], Handler]) -> None:
         self._factory = factory
         self._local = threading.local()
-        self._remaining = remaining_seconds
         self._count = itertools.count(1)  # next() is atomic: request ids stay unique across threads
 
     @classmethod
@@ -167,21 +155,18 @@ class LocalInvoker:
             return lambda event, context: handle(bridge, event, context)
 
         factory()  # at once on the calling thread: a bad configuration fails before any message
-        return cls(factory=factory)
+        return cls(factory)
 
     def _thread_handler(self) -> Handler:
-        if self._handler is not None:
-            return self._handler
         handler: Handler | None = getattr(self._local, "handler", None)
         if handler is None:
-            assert self._factory is not None  # noqa: S101 - one of the two is set
             handler = self._local.handler = self._factory()
         return handler
 
     def invoke(self, event: Any) -> InvokeResult:
         from ..observability import metrics  # noqa: PLC0415
 
-        context = ContextStub(self._remaining, aws_request_id=f"local-{next(self._count)}")
+        context = ContextStub(aws_request_id=f"local-{next(self._count)}")
         try:
             payload = self._thread_handler()(event, context)
         except Exception as error:  # what Lambda reports as an unhandled function error

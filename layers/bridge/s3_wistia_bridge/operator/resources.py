@@ -17,7 +17,6 @@ from botocore.exceptions import EndpointConnectionError, NoCredentialsError, NoR
 OUTPUT_QUEUE = "FailureQueueUrl"
 OUTPUT_FUNCTION = "IngestFunctionName"
 OUTPUT_TABLE = "IdempotencyTableName"
-OUTPUT_BUCKET = "BucketName"
 
 
 class ErrorKind(StrEnum):
@@ -43,7 +42,6 @@ class Resources:
     queue_url: str | None = None
     function_name: str | None = None
     table: str | None = None
-    bucket: str | None = None
     stack: str | None = None
 
     def require_queue(self) -> str:
@@ -93,7 +91,6 @@ def resolve(
         queue_url=queue_url or outputs.get(OUTPUT_QUEUE),
         function_name=function_name or outputs.get(OUTPUT_FUNCTION),
         table=table or outputs.get(OUTPUT_TABLE),
-        bucket=outputs.get(OUTPUT_BUCKET),
         stack=stack,
     )
 
