@@ -64,6 +64,17 @@ def test_bucket_region_of_us_east_1_and_elsewhere(stack: Stack) -> None:
     assert bucket_region(stack.s3, "eu-bucket") == "eu-west-1"
 
 
+class LegacyLocation:
+    """A bucket created long ago in Ireland: S3 still answers the legacy constraint "EU"."""
+
+    def get_bucket_location(self, Bucket: str) -> dict[str, Any]:
+        return {"LocationConstraint": "EU"}
+
+
+def test_bucket_region_of_the_legacy_eu_constraint_is_eu_west_1() -> None:
+    assert bucket_region(LegacyLocation(), "old-bucket") == "eu-west-1"
+
+
 def test_dry_run_pages_through_the_bucket_and_invokes_nothing(stack: Stack) -> None:
     fill(stack)
     calls = list_calls(stack)

@@ -74,14 +74,16 @@ def object_event(
     )
 
 
+# GetBucketLocation's constraints that are not region names: none, and the legacy "EU".
+LEGACY_LOCATIONS = {"": "us-east-1", "EU": "eu-west-1"}
+
+
 def bucket_region(s3: Any, bucket: str) -> str:
     try:
-        location = s3.get_bucket_location(Bucket=bucket).get("LocationConstraint")
+        location = str(s3.get_bucket_location(Bucket=bucket).get("LocationConstraint") or "")
     except Exception as error:
         raise aws_error(error, "s3:GetBucketLocation", bucket) from None
-    if not location:
-        return "us-east-1"
-    return "eu-west-1" if location == "EU" else str(location)
+    return LEGACY_LOCATIONS.get(location, location)
 
 
 class RateLimiter:

@@ -22,7 +22,11 @@ from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Any, Protocol
 
+import boto3
+
 from ..models import JsonDict, Outcome
+from ..observability import metrics
+from ..runtime import build_bridge, handle
 from .queue import FailedMessage, FailureQueue, Kind, ReasonFilter, classify_sqs_message, matches
 from .resources import ErrorKind, OperatorError, aws_error
 
@@ -140,10 +144,6 @@ class LocalInvoker:
 
     @classmethod
     def from_environment(cls, env: dict[str, str]) -> LocalInvoker:
-        import boto3  # noqa: PLC0415
-
-        from ..runtime import build_bridge, handle  # noqa: PLC0415
-
         # Bridges are built one at a time from one boto3 Session (not thread-safe; its loaded
         # service models make every bridge after the first cheap); each gets its own clients.
         session = boto3.session.Session()
@@ -164,8 +164,6 @@ class LocalInvoker:
         return handler
 
     def invoke(self, event: Any) -> InvokeResult:
-        from ..observability import metrics  # noqa: PLC0415
-
         context = ContextStub(aws_request_id=f"local-{next(self._count)}")
         try:
             payload = self._thread_handler()(event, context)
