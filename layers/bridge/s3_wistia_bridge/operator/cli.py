@@ -12,7 +12,7 @@ import os
 import sys
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager, redirect_stdout
-from typing import Any, TextIO
+from typing import TextIO
 
 from ..config import BridgeConfig, ConfigError
 from ..observability import logger, metrics
@@ -20,6 +20,7 @@ from .backfill import BackfillOptions, BackfillStatus, ObjectResult, backfill
 from .progress import Progress, format_age, table
 from .queue import REASON_FILTERS, FailureQueue, reason_filter
 from .replay import (
+    Invoker,
     LambdaInvoker,
     LocalInvoker,
     MessageResult,
@@ -129,7 +130,6 @@ def build_parser() -> argparse.ArgumentParser:
 def bridge_output(verbose: bool) -> Iterator[None]:
     """The bridge logs JSON and prints EMF on stdout; in the CLI both go to stderr (verbose) or
     away, and the bridge logs only warnings and errors unless verbose."""
-
     handler = logger.registered_handler
     previous_stream = handler.setStream(sys.stderr)  # type: ignore[attr-defined]
     previous_level = logger.log_level
@@ -159,8 +159,7 @@ def _resources(args: argparse.Namespace, aws: Aws) -> Resources:
     )
 
 
-def _invoker(args: argparse.Namespace, aws: Aws, resources: Resources) -> Any:
-
+def _invoker(args: argparse.Namespace, aws: Aws, resources: Resources) -> Invoker:
     if args.local:
         return LocalInvoker.from_environment(_bridge_env(aws, resources))
     return LambdaInvoker(aws.client("lambda"), resources.require_function())
@@ -168,7 +167,6 @@ def _invoker(args: argparse.Namespace, aws: Aws, resources: Resources) -> Any:
 
 def _bridge_env(aws: Aws, resources: Resources) -> dict[str, str]:
     env = function_environment(aws, resources.function_name)
-
     try:
         BridgeConfig.from_environ(env)
     except ConfigError as error:
@@ -250,7 +248,6 @@ def _print_replay_report(report: ReplayReport, args: argparse.Namespace, queue_u
 
 
 def _run_backfill(args: argparse.Namespace, out: TextIO) -> int:
-
     bucket, prefix = _s3_target(args.target, need_key=False)
     aws = Aws(args.region)
     resources = _resources(args, aws)
@@ -315,7 +312,6 @@ def _run_backfill(args: argparse.Namespace, out: TextIO) -> int:
 
 
 def _run_status(args: argparse.Namespace, out: TextIO) -> int:
-
     bucket, key = _s3_target(args.target, need_key=True)
     aws = Aws(args.region)
     resources = _resources(args, aws)
