@@ -96,14 +96,12 @@ def on_failure(event: dict[str, Any], error_message: str | None, *, invoke_count
 
 
 def permanent_record(
-    event: dict[str, Any], reason: str = FailureReason.WISTIA_VIDEO_LIMIT, status: int = 400
+    event: dict[str, Any], reason: FailureReason = FailureReason.WISTIA_VIDEO_LIMIT, status: int = 400
 ) -> dict[str, Any]:
     """The function's own failure record for the single object of `event`."""
     [obj] = parse_event(event)
     assert isinstance(obj, S3Object)
-    named = FailureReason.parse(reason)
-    assert named is not None, reason
-    failure = PermanentFailure(named, f"Wistia answered HTTP {status}", http_status=status, attempts=1)
+    failure = PermanentFailure(reason, f"Wistia answered HTTP {status}", http_status=status, attempts=1)
     return failure_record(failure, obj, request_id="req-1", function_arn="arn:fn")
 
 

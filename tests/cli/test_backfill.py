@@ -13,6 +13,7 @@ from s3_wistia_bridge.events import parse_event
 from s3_wistia_bridge.models import S3Object
 from s3_wistia_bridge.operator.backfill import (
     BackfillOptions,
+    BackfillStatus,
     RateLimiter,
     backfill,
     bucket_region,
@@ -63,6 +64,17 @@ def test_bucket_region_of_us_east_1_and_elsewhere(stack: Stack) -> None:
     assert bucket_region(stack.s3, "eu-bucket") == "eu-west-1"
 
 
+class LegacyLocation:
+    """A bucket created long ago in Ireland: S3 still answers the legacy constraint "EU"."""
+
+    def get_bucket_location(self, Bucket: str) -> dict[str, Any]:
+        return {"LocationConstraint": "EU"}
+
+
+def test_bucket_region_of_the_legacy_eu_constraint_is_eu_west_1() -> None:
+    assert bucket_region(LegacyLocation(), "old-bucket") == "eu-west-1"
+
+
 def test_dry_run_pages_through_the_bucket_and_invokes_nothing(stack: Stack) -> None:
     fill(stack)
     calls = list_calls(stack)
@@ -73,10 +85,12 @@ def test_dry_run_pages_through_the_bucket_and_invokes_nothing(stack: Stack) -> N
     )
 
     assert len(calls) == 4  # 7 objects, 2 per page
-    would = sorted(r.uri for r in report.results if r.status == "would_copy")
+    would = sorted(r.uri for r in report.results if r.status is BackfillStatus.WOULD_COPY)
     assert would == sorted(f"s3://{BUCKET}/{k}" for k in ACCEPTED)
     rejected = {
-        r.uri.removeprefix(f"s3://{BUCKET}/"): r.reason for r in report.results if r.status == "rejected"
+        r.uri.removeprefix(f"s3://{BUCKET}/"): r.reason
+        for r in report.results
+        if r.status is BackfillStatus.REJECTED
     }
     assert rejected == REJECTED
     assert s3_copies(stack) == []
@@ -87,7 +101,7 @@ def test_backfill_copies_accepted_objects_only_and_a_rerun_gives_duplicates(
 ) -> None:
     fill(stack)
     config = BridgeConfig.from_environ(stack.env | {"AWS_REGION": "us-east-1"})
-    local = LocalInvoker(bridge_app.lambda_handler)
+    local = LocalInvoker(lambda: bridge_app.lambda_handler)
     invoker = RecordingInvoker(local.invoke)
     options = BackfillOptions(prefix="videos/", page_size=2, concurrency=3)
 
@@ -122,7 +136,7 @@ def test_failed_invocations_are_counted_and_fail_the_run(stack: Stack, run_cli: 
     report = backfill(stack.s3, BUCKET, config, invoker, BackfillOptions())
 
     [result] = report.results
-    assert (result.status, result.detail) == ("failed", "wistia_timeout: x")
+    assert (result.status, result.detail) == (BackfillStatus.FAILED, "wistia_timeout: x")
     assert report.failed
 
 
@@ -148,7 +162,7 @@ def test_versioned_bucket_objects_are_sent_with_their_version_id(
 ) -> None:
     stack.s3.put_bucket_versioning(Bucket=BUCKET, VersioningConfiguration={"Status": "Enabled"})
     version = stack.s3.put_object(Bucket=BUCKET, Key="videos/v.mp4", Body=b"1")["VersionId"]
-    invoker = RecordingInvoker(LocalInvoker(bridge_app.lambda_handler).invoke)
+    invoker = RecordingInvoker(LocalInvoker(lambda: bridge_app.lambda_handler).invoke)
     config = BridgeConfig.from_environ(stack.env | {"AWS_REGION": "us-east-1"})
 
     backfill(stack.s3, BUCKET, config, invoker, BackfillOptions())

@@ -13,7 +13,7 @@ from botocore.response import StreamingBody
 from botocore.stub import Stubber
 from s3_wistia_bridge.errors import TransientFailure
 from s3_wistia_bridge.operator.replay import LambdaInvoker, LocalInvoker
-from s3_wistia_bridge.operator.resources import OperatorError
+from s3_wistia_bridge.operator.resources import ErrorKind, OperatorError
 from s3_wistia_bridge.reasons import FailureReason
 
 from .conftest import s3_event
@@ -93,18 +93,33 @@ def test_throttling_is_a_failed_invocation_not_an_abort() -> None:
 
 
 @pytest.mark.parametrize(
-    ("code", "status", "text"),
+    ("code", "status", "text", "kind"),
     [
-        ("ResourceNotFoundException", 404, "function not found: ingest"),
-        ("AccessDeniedException", 403, "access denied: lambda:InvokeFunction on ingest"),
+        ("ResourceNotFoundException", 404, "function not found: ingest", ErrorKind.NOT_FOUND),
+        (
+            "AccessDeniedException",
+            403,
+            "access denied: lambda:InvokeFunction on ingest",
+            ErrorKind.ACCESS_DENIED,
+        ),
+        (
+            "ExpiredTokenException",
+            403,
+            "access denied: lambda:InvokeFunction on ingest",
+            ErrorKind.ACCESS_DENIED,
+        ),
     ],
 )
-def test_operator_mistakes_abort_with_a_clear_error(code: str, status: int, text: str) -> None:
+def test_operator_mistakes_abort_with_a_clear_error(
+    code: str, status: int, text: str, kind: ErrorKind
+) -> None:
     client, stub = stubbed()
     stub.add_client_error("invoke", code, "nope", http_status_code=status)
 
-    with stub, pytest.raises(OperatorError, match=text):
+    with stub, pytest.raises(OperatorError, match=text) as raised:
         LambdaInvoker(client, "ingest").invoke(EVENT)
+
+    assert raised.value.kind is kind
 
 
 def test_local_invoker_reports_an_exception_as_an_unhandled_function_error() -> None:
@@ -112,16 +127,16 @@ def test_local_invoker_reports_an_exception_as_an_unhandled_function_error() -> 
         assert context.get_remaining_time_in_millis() > 600_000  # a generous deadline
         raise TransientFailure(FailureReason.WISTIA_TIMEOUT, "no answer")
 
-    result = LocalInvoker(handler).invoke(EVENT)
+    result = LocalInvoker(lambda: handler).invoke(EVENT)
 
     assert (result.ok, result.function_error) == (False, "Unhandled")
     assert result.error_message == "TransientFailure: wistia_timeout: no answer"
 
 
 def test_local_invoker_returns_the_handlers_answer() -> None:
-    result = LocalInvoker(lambda event, _ctx: {"objects": [{"outcome": "duplicate"}], "echo": event}).invoke(
-        EVENT
-    )
+    result = LocalInvoker(
+        lambda: lambda event, _ctx: {"objects": [{"outcome": "duplicate"}], "echo": event}
+    ).invoke(EVENT)
 
     assert result.ok
     assert result.payload["echo"] == EVENT

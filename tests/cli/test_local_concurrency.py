@@ -67,7 +67,7 @@ def test_each_worker_thread_gets_its_own_handler_from_the_factory() -> None:
         built.append(threading.get_ident())
         return lambda event, context: {"thread": threading.get_ident(), "request": context.aws_request_id}
 
-    invoker = LocalInvoker(factory=factory)
+    invoker = LocalInvoker(factory)
     answers: list[Any] = []
 
     def work() -> None:
@@ -83,10 +83,3 @@ def test_each_worker_thread_gets_its_own_handler_from_the_factory() -> None:
     assert len(built) == len(set(built)) == 3  # one handler per thread, built once
     assert {a["thread"] for a in answers} == set(built)
     assert len({a["request"] for a in answers}) == 9  # request ids stay unique across threads
-
-
-def test_a_handler_and_a_factory_are_exclusive() -> None:
-    with pytest.raises(ValueError, match="either a handler or a factory"):
-        LocalInvoker()
-    with pytest.raises(ValueError, match="either a handler or a factory"):
-        LocalInvoker(lambda e, c: None, factory=lambda: lambda e, c: None)

@@ -36,3 +36,14 @@ def test_table_aligns_columns() -> None:
 )
 def test_format_age(seconds: float | None, text: str) -> None:
     assert format_age(seconds) == text
+
+
+def test_a_line_printed_during_progress_starts_below_the_progress_line() -> None:
+    tty, pipe = Tty(), io.StringIO()
+    for stream in (tty, pipe):
+        progress = Progress("replay", stream=stream, min_interval=0)
+        progress.advance("replayed")
+        progress.break_line()
+
+    assert tty.getvalue() == "\rreplay: 1 · replayed 1\n"
+    assert pipe.getvalue() == ""

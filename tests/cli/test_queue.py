@@ -6,7 +6,15 @@ import json
 from typing import Any
 
 import pytest
-from s3_wistia_bridge.operator.queue import Kind, classify, classify_sqs_message, matches, reason_class
+from s3_wistia_bridge.operator.queue import (
+    REPLAYABLE,
+    Kind,
+    classify,
+    classify_sqs_message,
+    matches,
+    reason_filter,
+)
+from s3_wistia_bridge.reasons import FailureReason, ReasonClass
 
 from tests.conftest import load_event
 
@@ -21,9 +29,12 @@ def test_full_on_failure_record_gives_the_original_event_reason_and_attempts() -
     assert message.kind is Kind.ON_FAILURE
     assert message.event == record["requestPayload"]
     assert [obj.key for obj in message.objects] == ["videos/retried upload.mp4"]  # decoded once
-    assert (message.reason, message.reason_class, message.attempts) == ("wistia_server_error", "transient", 3)
+    assert (message.reason, message.reason_class, message.attempts) == (
+        FailureReason.WISTIA_SERVER_ERROR,
+        ReasonClass.TRANSIENT,
+        3,
+    )
     assert "RetriesExhausted" in message.detail
-    assert message.replayable
 
 
 def test_partial_on_failure_record_as_ministack_writes_it_is_accepted() -> None:
@@ -37,7 +48,30 @@ def test_partial_on_failure_record_as_ministack_writes_it_is_accepted() -> None:
     assert message.kind is Kind.ON_FAILURE
     assert message.objects[0].uri == f"s3://{BUCKET}/videos/a.mp4"
     # No responsePayload: the condition is all there is.
-    assert (message.reason, message.reason_class, message.attempts) == ("retries_exhausted", "unknown", 2)
+    assert (message.reason, message.reason_class, message.attempts) == (
+        FailureReason.RETRIES_EXHAUSTED,
+        ReasonClass.UNKNOWN,
+        2,
+    )
+
+
+def test_on_failure_after_the_maximum_event_age_says_so() -> None:
+    record = on_failure(s3_event("videos/a.mp4"), None)
+    record["requestContext"]["condition"] = "EventAgeExceeded"
+
+    message = classify(json.dumps(record))
+
+    assert (message.reason, message.reason_class) == (FailureReason.EVENT_AGE_EXCEEDED, ReasonClass.UNKNOWN)
+
+
+def test_on_failure_with_an_error_that_is_not_the_bridges_is_a_function_error_naming_its_type() -> None:
+    record = on_failure(s3_event("videos/a.mp4"), "No module named 'requests'")
+    record["responsePayload"]["errorType"] = "Runtime.ImportModuleError"
+
+    message = classify(json.dumps(record))
+
+    assert (message.reason, message.reason_class) == (FailureReason.FUNCTION_ERROR, ReasonClass.UNKNOWN)
+    assert "Runtime.ImportModuleError: No module named 'requests'" in message.detail
 
 
 def test_on_failure_timeout_is_a_transient_function_timeout() -> None:
@@ -47,7 +81,7 @@ def test_on_failure_timeout_is_a_transient_function_timeout() -> None:
 
     message = classify(json.dumps(record))
 
-    assert (message.reason, message.reason_class) == ("function_timeout", "transient")
+    assert (message.reason, message.reason_class) == (FailureReason.FUNCTION_TIMEOUT, ReasonClass.TRANSIENT)
 
 
 def test_dead_letter_raw_event_takes_its_reason_from_the_error_attributes() -> None:
@@ -61,16 +95,18 @@ def test_dead_letter_raw_event_takes_its_reason_from_the_error_attributes() -> N
     assert message.kind is Kind.DEAD_LETTER
     assert message.event == event
     assert [obj.key for obj in message.objects] == ["videos/b c.mp4"]
-    assert (message.reason, message.reason_class) == ("wistia_timeout", "transient")
+    assert (message.reason, message.reason_class) == (FailureReason.WISTIA_TIMEOUT, ReasonClass.TRANSIENT)
     assert "ErrorCode 200" in message.detail
 
 
 def test_dead_letter_without_attributes_is_still_replayable_with_an_unknown_reason() -> None:
-    message = classify(json.dumps(s3_event("videos/b.mp4")))
+    event = s3_event("videos/b.mp4")
+
+    message = classify(json.dumps(event))
 
     assert message.kind is Kind.DEAD_LETTER
-    assert (message.reason, message.reason_class) == (None, "unknown")
-    assert message.replayable
+    assert (message.event, message.object_uris) == (event, [f"s3://{BUCKET}/videos/b.mp4"])
+    assert (message.reason, message.reason_class) == (None, ReasonClass.UNKNOWN)
 
 
 def test_the_functions_own_failure_record_replays_its_event() -> None:
@@ -81,16 +117,44 @@ def test_the_functions_own_failure_record_replays_its_event() -> None:
 
     assert message.kind is Kind.FAILURE_RECORD
     assert message.event == event
-    assert (message.reason, message.reason_class, message.attempts) == ("wistia_video_limit", "permanent", 1)
+    assert (message.reason, message.reason_class, message.attempts) == (
+        FailureReason.WISTIA_VIDEO_LIMIT,
+        ReasonClass.PERMANENT,
+        1,
+    )
     assert message.detail.startswith("HTTP 400:")
 
 
-def test_s3_test_event_is_recognised_and_not_replayable() -> None:
+def test_an_older_records_status_reason_is_a_permanent_http_error() -> None:
+    record = permanent_record(s3_event("videos/teapot.mp4"), status=418)
+    record["reason"] = "wistia_http_418"
+
+    message = classify(json.dumps(record))
+
+    assert (message.reason, message.reason_class) == (FailureReason.WISTIA_HTTP_ERROR, ReasonClass.PERMANENT)
+
+
+def test_a_record_reason_outside_the_vocabulary_is_unknown_and_still_shown() -> None:
+    record = permanent_record(s3_event("videos/new.mp4"))
+    record["reason"] = "wistia_from_the_future"
+
+    message = classify(json.dumps(record))
+
+    assert (message.kind, message.reason, message.reason_class) == (
+        Kind.FAILURE_RECORD,
+        None,
+        ReasonClass.UNKNOWN,
+    )
+    assert message.detail.startswith("wistia_from_the_future: HTTP 400:")
+
+
+def test_s3_test_event_is_recognised_and_is_not_a_failure() -> None:
     message = classify(json.dumps(load_event("s3-test-event.json")))
 
     assert message.kind is Kind.TEST_EVENT
-    assert not message.replayable
+    assert message.kind not in REPLAYABLE
     assert message.objects == ()
+    assert message.reason is None  # the kind says what it is
 
 
 @pytest.mark.parametrize(
@@ -112,7 +176,7 @@ def test_malformed_messages_say_why(body: str, why: str) -> None:
     message = classify(body)
 
     assert message.kind is Kind.MALFORMED
-    assert not message.replayable
+    assert message.objects == ()
     assert why in message.detail
 
 
@@ -131,23 +195,27 @@ def test_sqs_entry_gives_id_receipt_and_age_from_sent_timestamp() -> None:
 
     assert (message.message_id, message.receipt_handle) == ("m-1", "rh-1")
     assert message.age_seconds == 7200.0
-    assert message.reason == "wistia_server_error"
+    assert message.reason is FailureReason.WISTIA_SERVER_ERROR
 
 
-@pytest.mark.parametrize(
-    ("reason", "expected"),
-    [
-        ("wistia_video_limit", "permanent"),
-        ("wistia_http_418", "permanent"),
-        ("malformed_event", "permanent"),
-        ("wistia_rate_limited", "transient"),
-        ("secret_unavailable", "transient"),
-        ("something_else", "unknown"),
-        (None, "unknown"),
-    ],
-)
-def test_reason_classes_follow_the_readme(reason: str | None, expected: str) -> None:
-    assert reason_class(reason) == expected
+@pytest.mark.parametrize("reason", list(FailureReason))
+def test_every_reason_is_classified_from_a_record_and_from_an_error(reason: FailureReason) -> None:
+    event = s3_event("videos/a.mp4")
+    record = permanent_record(event) | {"reason": reason.value}
+
+    from_record = classify(json.dumps(record))
+    from_error = classify(json.dumps(event), {"ErrorMessage": f"{reason.value}: what happened"})
+
+    for message in (from_record, from_error):
+        assert (message.reason, message.reason_class) == (reason, reason.reason_class)
+
+
+@pytest.mark.parametrize("text", ["permanent", "transient", "unknown", *(r.value for r in FailureReason)])
+def test_every_reason_and_class_is_a_reason_filter(text: str) -> None:
+    chosen = reason_filter(text)
+
+    assert chosen is not None
+    assert chosen.value == text
 
 
 def test_filters_match_prefix_reason_and_reason_class() -> None:
@@ -155,7 +223,7 @@ def test_filters_match_prefix_reason_and_reason_class() -> None:
 
     assert matches(message, prefix="videos/", reason=None)
     assert not matches(message, prefix="other/", reason=None)
-    assert matches(message, prefix=None, reason="wistia_video_limit")
-    assert matches(message, prefix=None, reason="permanent")
-    assert not matches(message, prefix=None, reason="transient")
-    assert not matches(message, prefix="videos/", reason="wistia_forbidden")
+    assert matches(message, prefix=None, reason=FailureReason.WISTIA_VIDEO_LIMIT)
+    assert matches(message, prefix=None, reason=ReasonClass.PERMANENT)
+    assert not matches(message, prefix=None, reason=ReasonClass.TRANSIENT)
+    assert not matches(message, prefix="videos/", reason=FailureReason.WISTIA_FORBIDDEN)

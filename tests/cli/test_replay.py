@@ -11,8 +11,17 @@ import boto3
 import pytest
 from s3_wistia_bridge.events import parse_event
 from s3_wistia_bridge.models import S3Object
+from s3_wistia_bridge.operator import cli
 from s3_wistia_bridge.operator.queue import FailureQueue
-from s3_wistia_bridge.operator.replay import InvokeResult, LocalInvoker, ReplayOptions, replay
+from s3_wistia_bridge.operator.replay import (
+    InvokeResult,
+    LocalInvoker,
+    ReplayOptions,
+    ReplayStatus,
+    Row,
+    replay,
+)
+from s3_wistia_bridge.reasons import FailureReason, ReasonClass
 
 from tests.integration.faults import fail_requests
 
@@ -52,7 +61,9 @@ def fill_every_shape(stack: Stack) -> dict[str, str]:
             stack.put("videos/b+two.mp4"),
             {"ErrorCode": "200", "ErrorMessage": "wistia_timeout: read timed out", "RequestID": "r-2"},
         ),
-        "failure_record": send(stack, permanent_record(stack.put("videos/c.mp4"), "wistia_forbidden", 403)),
+        "failure_record": send(
+            stack, permanent_record(stack.put("videos/c.mp4"), FailureReason.WISTIA_FORBIDDEN, 403)
+        ),
         "test_event": send(stack, {"Service": "Amazon S3", "Event": "s3:TestEvent", "Bucket": BUCKET}),
         "malformed": send(stack, "{not json"),
     }
@@ -167,14 +178,14 @@ def test_a_run_never_replays_records_written_during_it_even_with_a_wrong_clock(s
     invoker = RewritingInvoker(stack)
 
     report = replay(
-        FailureQueue(stack.sqs, stack.queue_url, wait_seconds=0),
+        FailureQueue(stack.sqs, stack.queue_url),
         invoker,
         ReplayOptions(concurrency=1),
         clock=lambda: time.time() + 3600,  # an operator clock an hour ahead of SQS
     )
 
     assert sorted(invoker.keys) == [f"videos/{i:02}.mp4" for i in range(12)]  # each exactly once
-    assert report.summary()["failed again"] == 12
+    assert report.summary()[Row.FAILED_AGAIN] == 12
     assert len(stack.queue_messages()) == 12  # only the new records remain
 
 
@@ -185,13 +196,13 @@ def test_filters_select_by_prefix_and_reason_class_and_leave_the_rest(stack: Sta
     invoker = RecordingInvoker()
 
     report = replay(
-        FailureQueue(stack.sqs, stack.queue_url, wait_seconds=0),
+        FailureQueue(stack.sqs, stack.queue_url),
         invoker,
-        ReplayOptions(prefix="videos/", reason="transient"),
+        ReplayOptions(prefix="videos/", reason=ReasonClass.TRANSIENT),
     )
 
     assert invoker.keys() == ["videos/trans.mp4"]
-    assert report.summary()["filtered out"] == 2
+    assert report.summary()[Row.FILTERED_OUT] == 2
     left = sorted(json.dumps(b) for b in bodies(stack))
     assert len(left) == 2
     assert any("videos/perm.mp4" in b for b in left)
@@ -199,18 +210,76 @@ def test_filters_select_by_prefix_and_reason_class_and_leave_the_rest(stack: Sta
 
 
 def test_reason_filter_by_exact_reason(stack: Stack) -> None:
-    send(stack, permanent_record(s3_event("videos/a.mp4"), "wistia_forbidden", 403))
-    send(stack, permanent_record(s3_event("videos/b.mp4"), "wistia_video_limit", 400))
+    send(stack, permanent_record(s3_event("videos/a.mp4"), FailureReason.WISTIA_FORBIDDEN, 403))
+    send(stack, permanent_record(s3_event("videos/b.mp4"), FailureReason.WISTIA_VIDEO_LIMIT, 400))
     invoker = RecordingInvoker()
 
     replay(
-        FailureQueue(stack.sqs, stack.queue_url, wait_seconds=0),
+        FailureQueue(stack.sqs, stack.queue_url),
         invoker,
-        ReplayOptions(reason="wistia_forbidden"),
+        ReplayOptions(reason=FailureReason.WISTIA_FORBIDDEN),
     )
 
     assert invoker.keys() == ["videos/a.mp4"]
     assert visible_count(stack) == 1
+
+
+def fill_the_classes_the_old_lists_missed(stack: Stack) -> dict[str, str]:
+    """One message of each reason the runbook classes but the replay tool once called unknown,
+    plus one well-known reason of each class."""
+    return {
+        "wistia_ambiguous": send(
+            stack, permanent_record(stack.put("videos/ambiguous.mp4"), FailureReason.WISTIA_AMBIGUOUS)
+        ),
+        "s3_access_denied": send(
+            stack, permanent_record(stack.put("videos/denied.mp4"), FailureReason.S3_ACCESS_DENIED, 403)
+        ),
+        "wistia_video_limit": send(stack, permanent_record(stack.put("videos/limit.mp4"))),
+        "s3_unavailable": send(
+            stack, on_failure(stack.put("videos/s3-down.mp4"), "s3_unavailable: HeadObject")
+        ),
+        "wistia_server_error": send(
+            stack, on_failure(stack.put("videos/5xx.mp4"), "wistia_server_error: 502")
+        ),
+    }
+
+
+@pytest.mark.parametrize(
+    ("wanted", "replayed"),
+    [
+        ("permanent", {"wistia_ambiguous", "s3_access_denied", "wistia_video_limit"}),
+        ("transient", {"s3_unavailable", "wistia_server_error"}),
+    ],
+)
+def test_replay_by_class_takes_every_reason_of_that_class(
+    stack: Stack, bridge_env: dict[str, str], run_cli: Run, wanted: str, replayed: set[str]
+) -> None:
+    ids = fill_the_classes_the_old_lists_missed(stack)
+
+    run = run_cli("replay", "--queue-url", stack.queue_url, "--local", "--reason", wanted, "--json")
+
+    assert run.code == 0, run.err
+    messages = {m["messageId"]: m for m in run.json()["messages"]}
+    assert {reason: messages[message_id]["status"] for reason, message_id in ids.items()} == {
+        reason: "replayed" if reason in replayed else "filtered" for reason in ids
+    }
+    assert {messages[ids[reason]]["reasonClass"] for reason in replayed} == {wanted}
+    assert {m["MessageId"] for m in stack.queue_messages()} == {ids[r] for r in ids.keys() - replayed}
+
+
+def test_a_mistyped_reason_is_refused_naming_the_choices(
+    stack: Stack, capsys: pytest.CaptureFixture[str]
+) -> None:
+    send(stack, permanent_record(s3_event("videos/a.mp4")))
+
+    with pytest.raises(SystemExit) as exited:
+        cli.main(["replay", "--queue-url", stack.queue_url, "--reason", "wistia_video_limt"])
+
+    assert exited.value.code == 2
+    err = capsys.readouterr().err
+    assert "argument --reason: invalid choice: 'wistia_video_limt'" in err
+    assert all(f"'{choice}'" in err for choice in ("permanent", "transient", "unknown", "wistia_video_limit"))
+    assert visible_count(stack) == 1  # refused before the queue was touched
 
 
 def test_max_bounds_the_number_of_replayed_messages(stack: Stack) -> None:
@@ -218,12 +287,10 @@ def test_max_bounds_the_number_of_replayed_messages(stack: Stack) -> None:
         send(stack, permanent_record(s3_event(f"videos/{i}.mp4")))
     invoker = RecordingInvoker()
 
-    report = replay(
-        FailureQueue(stack.sqs, stack.queue_url, wait_seconds=0), invoker, ReplayOptions(max_messages=2)
-    )
+    report = replay(FailureQueue(stack.sqs, stack.queue_url), invoker, ReplayOptions(max_messages=2))
 
     assert len(invoker.events) == 2
-    assert report.summary()["replayed"] == 2
+    assert report.summary()[Row.REPLAYED] == 2
     assert len(stack.queue_messages()) == 3  # the others are visible again
 
 
@@ -232,12 +299,10 @@ def test_concurrent_replay_invokes_each_message_once(stack: Stack) -> None:
         send(stack, on_failure(s3_event(f"videos/{i:02}.mp4"), "wistia_server_error: 502"))
     invoker = RecordingInvoker()
 
-    report = replay(
-        FailureQueue(stack.sqs, stack.queue_url, wait_seconds=0), invoker, ReplayOptions(concurrency=8)
-    )
+    report = replay(FailureQueue(stack.sqs, stack.queue_url), invoker, ReplayOptions(concurrency=8))
 
     assert sorted(invoker.keys()) == [f"videos/{i:02}.mp4" for i in range(25)]
-    assert report.summary()["replayed"] == 25
+    assert report.summary()[Row.REPLAYED] == 25
     assert visible_count(stack) == 0
 
 
@@ -340,12 +405,12 @@ def test_local_invoker_with_the_real_handler_replays_a_failure_record(
     send(stack, permanent_record(stack.put("videos/real.mp4")))
 
     report = replay(
-        FailureQueue(stack.sqs, stack.queue_url, wait_seconds=0),
-        LocalInvoker(bridge_app.lambda_handler),
+        FailureQueue(stack.sqs, stack.queue_url),
+        LocalInvoker(lambda: bridge_app.lambda_handler),
         ReplayOptions(),
     )
 
     [result] = report.results
-    assert result.status == "replayed"
+    assert result.status is ReplayStatus.REPLAYED
     assert result.outcomes[0]["hashed_id"] == stack.emulator.medias()[0]["hashed_id"]
     assert visible_count(stack) == 0

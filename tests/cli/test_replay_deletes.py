@@ -7,7 +7,7 @@ from typing import Any
 
 from s3_wistia_bridge.events import s3_notification
 from s3_wistia_bridge.operator.queue import FailureQueue
-from s3_wistia_bridge.operator.replay import InvokeResult, ReplayOptions, replay
+from s3_wistia_bridge.operator.replay import InvokeResult, ReplayOptions, ReplayStatus, replay
 
 
 class ScriptedSqs:
@@ -57,13 +57,11 @@ def test_successful_replays_are_deleted_in_batches_and_a_refused_delete_is_a_fai
     bodies = [s3_notification("b", "us-east-1", f"videos/{i}.mp4", size=1, etag="e") for i in range(5)]
     sqs = ScriptedSqs(bodies, refuse={"r3"})
 
-    report = replay(
-        FailureQueue(sqs, "q", wait_seconds=0), Succeeds(), ReplayOptions(concurrency=2), clock=lambda: 1.0
-    )
+    report = replay(FailureQueue(sqs, "q"), Succeeds(), ReplayOptions(concurrency=2), clock=lambda: 1.0)
 
     assert sqs.batch_deletes == [["r0", "r1", "r2", "r3", "r4"]]  # one call, not five
     statuses = {r.message.message_id: (r.status, r.error) for r in report.results}
-    assert statuses["m3"] == ("failed", "invoked, but not deleted: stale handle")
-    assert all(statuses[f"m{i}"] == ("replayed", None) for i in (0, 1, 2, 4))
+    assert statuses["m3"] == (ReplayStatus.FAILED, "invoked, but not deleted: stale handle")
+    assert all(statuses[f"m{i}"] == (ReplayStatus.REPLAYED, None) for i in (0, 1, 2, 4))
     assert sqs.released == ["r3"]  # held, so visible again for the next run
     assert report.failed

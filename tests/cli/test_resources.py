@@ -7,8 +7,8 @@ from typing import Any
 
 import boto3
 import pytest
-from botocore.exceptions import ClientError
-from s3_wistia_bridge.operator.resources import Aws, OperatorError, aws_error, resolve
+from botocore.exceptions import ClientError, EndpointConnectionError, NoCredentialsError, NoRegionError
+from s3_wistia_bridge.operator.resources import Aws, ErrorKind, OperatorError, aws_error, resolve
 
 from .conftest import Stack, permanent_record, s3_event, send
 
@@ -32,7 +32,6 @@ def test_outputs_of_a_stack_give_every_resource(stack: Stack) -> None:
             "FailureQueueUrl": {"Ref": "Queue"},
             "IngestFunctionName": "bridge-ingest",
             "IdempotencyTableName": "bridge-idempotency",
-            "BucketName": "media",
         },
     )
 
@@ -40,11 +39,7 @@ def test_outputs_of_a_stack_give_every_resource(stack: Stack) -> None:
 
     assert resources.queue_url is not None
     assert resources.queue_url.endswith("/bridge-failures")
-    assert (resources.function_name, resources.table, resources.bucket) == (
-        "bridge-ingest",
-        "bridge-idempotency",
-        "media",
-    )
+    assert (resources.function_name, resources.table) == ("bridge-ingest", "bridge-idempotency")
     explicit = resolve(Aws("us-east-1"), stack="bridge", function_name="other", table="t2")
     assert (explicit.function_name, explicit.table) == ("other", "t2")
 
@@ -84,23 +79,81 @@ def test_status_needs_somewhere_to_look(stack: Stack, run_cli: Run) -> None:
 
 
 @pytest.mark.parametrize(
-    ("code", "action", "expected"),
+    ("code", "action", "expected", "kind"),
     [
-        ("AccessDenied", "sqs:ReceiveMessage", "access denied: sqs:ReceiveMessage on R (AccessDenied)"),
-        ("AccessDeniedException", "lambda:InvokeFunction", "access denied: lambda:InvokeFunction on R"),
-        ("AWS.SimpleQueueService.NonExistentQueue", "sqs:ReceiveMessage", "queue does not exist: R"),
-        ("ResourceNotFoundException", "lambda:GetFunctionConfiguration", "function not found: R"),
-        ("ResourceNotFoundException", "dynamodb:GetItem", "table not found: R"),
-        ("Throttling", "sqs:ReceiveMessage", "sqs:ReceiveMessage on R failed: Throttling: slow down"),
+        (
+            "AccessDenied",
+            "sqs:ReceiveMessage",
+            "access denied: sqs:ReceiveMessage on R (AccessDenied)",
+            ErrorKind.ACCESS_DENIED,
+        ),
+        (
+            "AccessDeniedException",
+            "lambda:InvokeFunction",
+            "access denied: lambda:InvokeFunction on R",
+            ErrorKind.ACCESS_DENIED,
+        ),
+        (
+            "KMS.AccessDeniedException",
+            "sqs:ReceiveMessage",
+            "access denied: sqs:ReceiveMessage on R (KMS.AccessDeniedException)",
+            ErrorKind.ACCESS_DENIED,
+        ),
+        (
+            "AWS.SimpleQueueService.NonExistentQueue",
+            "sqs:ReceiveMessage",
+            "queue does not exist: R",
+            ErrorKind.NOT_FOUND,
+        ),
+        (
+            "ResourceNotFoundException",
+            "lambda:GetFunctionConfiguration",
+            "function not found: R",
+            ErrorKind.NOT_FOUND,
+        ),
+        ("ResourceNotFoundException", "dynamodb:GetItem", "table not found: R", ErrorKind.NOT_FOUND),
+        ("NoSuchBucket", "s3:ListBucket", "bucket does not exist: R", ErrorKind.NOT_FOUND),
+        ("404", "s3:GetObject", "object not found: R", ErrorKind.NOT_FOUND),
+        (
+            "ResourceNotFoundException",
+            "sqs:ReceiveMessage",
+            "sqs:ReceiveMessage on R failed: ResourceNotFoundException: slow down",
+            ErrorKind.CALL_FAILED,
+        ),
+        (
+            "Throttling",
+            "sqs:ReceiveMessage",
+            "sqs:ReceiveMessage on R failed: Throttling: slow down",
+            ErrorKind.CALL_FAILED,
+        ),
     ],
 )
-def test_aws_errors_become_one_line_naming_the_action(code: str, action: str, expected: str) -> None:
+def test_aws_errors_become_one_line_naming_the_action(
+    code: str, action: str, expected: str, kind: ErrorKind
+) -> None:
     error = ClientError({"Error": {"Code": code, "Message": "slow down"}}, "Op")
 
     mapped = aws_error(error, action, "R")
 
     assert isinstance(mapped, OperatorError)
     assert str(mapped).startswith(expected)
+    assert mapped.kind is kind
+
+
+@pytest.mark.parametrize(
+    ("error", "expected"),
+    [
+        (NoCredentialsError(), "no AWS credentials found"),
+        (NoRegionError(), "no AWS region: pass --region"),
+        (EndpointConnectionError(endpoint_url="http://127.0.0.1:9"), "cannot reach AWS: "),
+    ],
+)
+def test_no_answer_from_aws_is_about_this_machine(error: Exception, expected: str) -> None:
+    mapped = aws_error(error, "sqs:ReceiveMessage", "R")
+
+    assert isinstance(mapped, OperatorError)
+    assert str(mapped).startswith(expected)
+    assert mapped.kind is ErrorKind.ENVIRONMENT
 
 
 def test_other_exceptions_pass_through() -> None:

@@ -6,6 +6,8 @@ import json
 from types import ModuleType
 from typing import Any
 
+from s3_wistia_bridge.reasons import FailureReason
+
 from tests.conftest import LambdaContextStub
 
 from .conftest import BUCKET, IDEMPOTENCY_TABLE, Stack, permanent_record, send, visible_count
@@ -47,7 +49,7 @@ def test_failed_object_shows_the_failure_reason_and_leaves_the_queue_as_it_was(
 ) -> None:
     failed = stack.put("videos/failed.mp4")
     send(stack, permanent_record(stack.put("videos/other.mp4")))
-    send(stack, permanent_record(failed, "wistia_forbidden", 403))
+    send(stack, permanent_record(failed, FailureReason.WISTIA_FORBIDDEN, 403))
     send(stack, "junk")
 
     run = run_cli("status", f"s3://{BUCKET}/videos/failed.mp4", *where(stack))

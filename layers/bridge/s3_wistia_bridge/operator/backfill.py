@@ -13,17 +13,42 @@ from collections.abc import Callable, Iterator
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass, field
 from datetime import datetime
+from enum import StrEnum
 from typing import Any
 
 from ..config import BridgeConfig
 from ..events import parse_event, s3_notification
-from ..models import JsonDict, S3Object
+from ..models import JsonDict, Outcome, S3Object
 from ..validation import validate
-from .replay import Invoker
+from .replay import Invoker, outcome_of
 from .resources import aws_error
 
 CONFIGURATION_ID = "s3-wistia-bridge-backfill"
-SUMMARY_ROWS = ("copied", "duplicate", "would copy", "rejected", "skipped", "failed")
+
+
+class BackfillStatus(StrEnum):
+    """What a backfill did with one object, in the summary's order."""
+
+    COPIED = "copied"
+    DUPLICATE = "duplicate"  # copied before (by the live function or an earlier backfill)
+    WOULD_COPY = "would_copy"  # a dry run's answer
+    REJECTED = "rejected"  # refused by validation here, or by the function
+    SKIPPED = "skipped"
+    FAILED = "failed"
+
+    @property
+    def row(self) -> str:
+        """Its row in the summary (text table and --json keys)."""
+        return self.value.replace("_", " ")
+
+
+# The function's outcome for the object, as a backfill status; any other (or none) is a failure.
+_STATUS_OF_OUTCOME: dict[Outcome | None, BackfillStatus] = {
+    Outcome.COPIED: BackfillStatus.COPIED,
+    Outcome.DUPLICATE: BackfillStatus.DUPLICATE,
+    Outcome.REJECTED: BackfillStatus.REJECTED,
+    Outcome.SKIPPED: BackfillStatus.SKIPPED,
+}
 
 
 def object_event(
@@ -49,14 +74,16 @@ def object_event(
     )
 
 
+# GetBucketLocation's constraints that are not region names: none, and the legacy "EU".
+LEGACY_LOCATIONS = {"": "us-east-1", "EU": "eu-west-1"}
+
+
 def bucket_region(s3: Any, bucket: str) -> str:
     try:
-        location = s3.get_bucket_location(Bucket=bucket).get("LocationConstraint")
+        location = str(s3.get_bucket_location(Bucket=bucket).get("LocationConstraint") or "")
     except Exception as error:
         raise aws_error(error, "s3:GetBucketLocation", bucket) from None
-    if not location:
-        return "us-east-1"
-    return "eu-west-1" if location == "EU" else str(location)
+    return LEGACY_LOCATIONS.get(location, location)
 
 
 class RateLimiter:
@@ -92,13 +119,13 @@ class BackfillOptions:
 @dataclass
 class ObjectResult:
     uri: str
-    status: str  # copied | duplicate | would_copy | rejected | skipped | failed
+    status: BackfillStatus
     reason: str | None = None
     detail: str | None = None
     hashed_id: str | None = None
 
     def as_dict(self) -> JsonDict:
-        return {k: v for k, v in self.__dict__.items() if v is not None}
+        return {k: v for k, v in self.__dict__.items() if v is not None} | {"status": self.status.value}
 
 
 @dataclass
@@ -107,14 +134,14 @@ class BackfillReport:
     interrupted: bool = False
 
     def summary(self) -> dict[str, int]:
-        counts = dict.fromkeys(SUMMARY_ROWS, 0)
+        counts = dict.fromkeys((status.row for status in BackfillStatus), 0)
         for result in self.results:
-            counts[result.status.replace("_", " ")] += 1
+            counts[result.status.row] += 1
         return counts
 
     @property
     def failed(self) -> bool:
-        return self.summary()["failed"] > 0
+        return any(result.status is BackfillStatus.FAILED for result in self.results)
 
 
 def list_objects(s3: Any, bucket: str, prefix: str, page_size: int) -> Iterator[JsonDict]:
@@ -175,7 +202,7 @@ class _Backfill:
                 if obj is None:
                     continue
                 if options.dry_run:
-                    self._record(ObjectResult(obj.uri, "would_copy"))
+                    self._record(ObjectResult(obj.uri, BackfillStatus.WOULD_COPY))
                     continue
                 pending.add(pool.submit(self._send, obj, item))
                 while len(pending) >= limit:
@@ -198,11 +225,13 @@ class _Backfill:
         parsed = parse_event(_event_for(self.bucket, self.region, item, None))[0]
         if not isinstance(parsed, S3Object):
             uri = f"s3://{self.bucket}/{item.get('Key')}"
-            self._record(ObjectResult(uri, "rejected", "malformed", str(parsed)))
+            self._record(ObjectResult(uri, BackfillStatus.REJECTED, "malformed", str(parsed)))
             return None
         rejection = validate(parsed, self.config)
         if rejection is not None:
-            self._record(ObjectResult(parsed.uri, "rejected", rejection.reason.value, rejection.message))
+            self._record(
+                ObjectResult(parsed.uri, BackfillStatus.REJECTED, rejection.reason.value, rejection.message)
+            )
             return None
         return parsed
 
@@ -216,15 +245,14 @@ class _Backfill:
         self.limiter.wait()
         result = self.invoker.invoke(event)
         if not result.ok:
-            return ObjectResult(obj.uri, "failed", None, result.error_message)
-        reports = result.objects or [{"outcome": "failed", "message": "the function returned no report"}]
+            return ObjectResult(obj.uri, BackfillStatus.FAILED, None, result.error_message)
+        reports = result.objects or [{"message": "the function returned no report"}]
         answer = reports[0]
-        outcome = str(answer.get("outcome"))
-        status = outcome if outcome in {"copied", "duplicate", "rejected", "skipped"} else "failed"
+        status = _STATUS_OF_OUTCOME.get(outcome_of(answer), BackfillStatus.FAILED)
         return ObjectResult(
             obj.uri,
             status,
-            answer.get("reason") if status != "copied" else None,
+            answer.get("reason") if status is not BackfillStatus.COPIED else None,
             answer.get("message"),
             answer.get("hashed_id"),
         )

@@ -12,14 +12,35 @@ import os
 import sys
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager, redirect_stdout
-from typing import Any, TextIO
+from typing import TextIO
 
+from ..config import BridgeConfig, ConfigError
+from ..observability import logger, metrics
+from .backfill import BackfillOptions, BackfillStatus, ObjectResult, backfill
+from .progress import Progress, format_age, table
+from .queue import REASON_FILTERS, FailureQueue, reason_filter
+from .replay import (
+    Invoker,
+    LambdaInvoker,
+    LocalInvoker,
+    MessageResult,
+    ReplayOptions,
+    ReplayReport,
+    ReplayStatus,
+    Row,
+    replay,
+)
 from .resources import Aws, OperatorError, Resources, function_environment, resolve
+from .status import object_status
 
 EXIT_OK = 0
 EXIT_FAILED = 1
 EXIT_USAGE = 2
 EXIT_INTERRUPTED = 130
+
+# Backfill results whose detail is worth a line, and the rows a dry run's summary shows.
+_SHOWN_DETAIL = frozenset({BackfillStatus.REJECTED, BackfillStatus.FAILED})
+_DRY_RUN_ROWS = frozenset({BackfillStatus.WOULD_COPY.row, BackfillStatus.REJECTED.row})
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -60,7 +81,11 @@ def build_parser() -> argparse.ArgumentParser:
     def replay_options(sub: argparse.ArgumentParser, *, listing: bool) -> None:
         sub.add_argument("--prefix", help="only messages about keys under this prefix")
         sub.add_argument(
-            "--reason", help="only this failure reason, or a class: permanent, transient, unknown"
+            "--reason",
+            type=_folded,
+            choices=REASON_FILTERS,
+            metavar="REASON",
+            help="only this failure reason, or a class: permanent, transient, unknown",
         )
         sub.add_argument("--max", type=_positive, dest="max_messages", help="at most N messages")
         sub.add_argument(
@@ -105,8 +130,6 @@ def build_parser() -> argparse.ArgumentParser:
 def bridge_output(verbose: bool) -> Iterator[None]:
     """The bridge logs JSON and prints EMF on stdout; in the CLI both go to stderr (verbose) or
     away, and the bridge logs only warnings and errors unless verbose."""
-    from ..observability import logger, metrics  # noqa: PLC0415
-
     handler = logger.registered_handler
     previous_stream = handler.setStream(sys.stderr)  # type: ignore[attr-defined]
     previous_level = logger.log_level
@@ -136,9 +159,7 @@ def _resources(args: argparse.Namespace, aws: Aws) -> Resources:
     )
 
 
-def _invoker(args: argparse.Namespace, aws: Aws, resources: Resources) -> Any:
-    from .replay import LambdaInvoker, LocalInvoker  # noqa: PLC0415
-
+def _invoker(args: argparse.Namespace, aws: Aws, resources: Resources) -> Invoker:
     if args.local:
         return LocalInvoker.from_environment(_bridge_env(aws, resources))
     return LambdaInvoker(aws.client("lambda"), resources.require_function())
@@ -146,8 +167,6 @@ def _invoker(args: argparse.Namespace, aws: Aws, resources: Resources) -> Any:
 
 def _bridge_env(aws: Aws, resources: Resources) -> dict[str, str]:
     env = function_environment(aws, resources.function_name)
-    from ..config import BridgeConfig, ConfigError  # noqa: PLC0415
-
     try:
         BridgeConfig.from_environ(env)
     except ConfigError as error:
@@ -157,59 +176,64 @@ def _bridge_env(aws: Aws, resources: Resources) -> dict[str, str]:
 
 
 def _run_replay(args: argparse.Namespace, out: TextIO) -> int:
-    from .progress import Progress, format_age, table  # noqa: PLC0415
-    from .queue import FailureQueue  # noqa: PLC0415
-    from .replay import SUMMARY_ROWS, MessageResult, ReplayOptions, replay  # noqa: PLC0415
-
     aws = Aws(args.region)
     resources = _resources(args, aws)
     queue = FailureQueue(aws.client("sqs"), resources.require_queue())
     visible = queue.approximate_count()
     invoker = None if args.dry_run else _invoker(args, aws, resources)
-    options = ReplayOptions(
+    progress = Progress("list" if args.dry_run else "replay", visible or None, enabled=_progress(args))
+
+    def show(result: MessageResult) -> None:
+        progress.advance(result.status)
+        if not args.json and result.status is not ReplayStatus.FILTERED:
+            progress.break_line()
+            _print_message(result, out, dry_run=args.dry_run)
+
+    try:
+        report = replay(queue, invoker, _replay_options(args), show)
+    finally:
+        progress.close()
+    _print_replay_report(report, args, queue.url, out)
+    if args.dry_run:
+        return EXIT_OK
+    return EXIT_FAILED if report.failed else EXIT_OK
+
+
+def _replay_options(args: argparse.Namespace) -> ReplayOptions:
+    return ReplayOptions(
         dry_run=args.dry_run,
         prefix=args.prefix,
-        reason=args.reason,
+        reason=reason_filter(args.reason),
         max_messages=args.max_messages,
         concurrency=args.concurrency,  # --local: one bridge per worker thread
         discard_test_events=args.discard_test_events,
         visibility_timeout=args.visibility_timeout,
     )
-    progress = Progress("list" if args.dry_run else "replay", visible or None, enabled=_progress(args))
 
-    def show(result: MessageResult) -> None:
-        progress.advance(result.status)
-        if args.json or result.status == "filtered":
-            return
-        message = result.message
-        objects = ", ".join(message.object_uris) or "-"
-        reason = f"{message.reason or '?'} ({message.reason_class})"
-        attempts = "?" if message.attempts is None else str(message.attempts)
-        line = (
-            f"{result.status:<12} {objects}  reason={reason}  attempts={attempts}  "
-            f"age={format_age(message.age_seconds)}  kind={message.kind.value}"
-        )
-        if progress.enabled:
-            print(file=sys.stderr)
-        print(line, file=out)
-        detail = result.error or (message.detail if args.dry_run else None)
-        if detail:
-            print(f"{'':<12} {detail}", file=out)
 
-    try:
-        report = replay(queue, invoker, options, show)
-    finally:
-        progress.close()
+def _print_message(result: MessageResult, out: TextIO, *, dry_run: bool) -> None:
+    message = result.message
+    objects = ", ".join(message.object_uris) or "-"
+    reason = f"{message.reason or '?'} ({message.reason_class})"
+    attempts = "?" if message.attempts is None else str(message.attempts)
+    print(
+        f"{result.status:<12} {objects}  reason={reason}  attempts={attempts}  "
+        f"age={format_age(message.age_seconds)}  kind={message.kind.value}",
+        file=out,
+    )
+    detail = result.error or (message.detail if dry_run else None)
+    if detail:
+        print(f"{'':<12} {detail}", file=out)
+
+
+def _print_replay_report(report: ReplayReport, args: argparse.Namespace, queue_url: str, out: TextIO) -> None:
     summary = report.summary()
-    if args.dry_run:
-        summary.pop("replayed")
-    else:
-        summary.pop("would replay")
+    summary.pop(Row.REPLAYED if args.dry_run else Row.WOULD_REPLAY)
     if args.json:
         document = {
             "command": "replay",
             "dryRun": args.dry_run,
-            "queueUrl": queue.url,
+            "queueUrl": queue_url,
             "messages": [r.as_dict() for r in report.results],
             "summary": summary,
         }
@@ -218,22 +242,12 @@ def _run_replay(args: argparse.Namespace, out: TextIO) -> int:
         print("nothing to replay: the failure queue is empty", file=out)
     else:
         print(file=out)
-        print(
-            table(((row, n) for row, n in summary.items() if row in SUMMARY_ROWS), ("messages", "count")),
-            file=out,
-        )
-        if all(r.status == "filtered" for r in report.results):
+        print(table(summary.items(), ("messages", "count")), file=out)
+        if all(r.status is ReplayStatus.FILTERED for r in report.results):
             print("nothing matched the filters", file=out)
-    if args.dry_run:
-        return EXIT_OK
-    return EXIT_FAILED if report.failed else EXIT_OK
 
 
 def _run_backfill(args: argparse.Namespace, out: TextIO) -> int:
-    from ..config import BridgeConfig  # noqa: PLC0415
-    from .backfill import BackfillOptions, ObjectResult, backfill  # noqa: PLC0415
-    from .progress import Progress, table  # noqa: PLC0415
-
     bucket, prefix = _s3_target(args.target, need_key=False)
     aws = Aws(args.region)
     resources = _resources(args, aws)
@@ -255,14 +269,13 @@ def _run_backfill(args: argparse.Namespace, out: TextIO) -> int:
         progress.advance(result.status)
         if args.json:
             return
-        if progress.enabled:
-            print(file=sys.stderr)
+        progress.break_line()
         extra = "  ".join(
             part
             for part in (
                 f"reason={result.reason}" if result.reason else "",
                 f"hashed_id={result.hashed_id}" if result.hashed_id else "",
-                result.detail if result.status in {"rejected", "failed"} and result.detail else "",
+                result.detail if result.status in _SHOWN_DETAIL and result.detail else "",
             )
             if part
         )
@@ -274,9 +287,9 @@ def _run_backfill(args: argparse.Namespace, out: TextIO) -> int:
         progress.close()
     summary = report.summary()
     if args.dry_run:
-        summary = {k: v for k, v in summary.items() if k in {"would copy", "rejected"}}
+        summary = {k: v for k, v in summary.items() if k in _DRY_RUN_ROWS}
     else:
-        summary.pop("would copy")
+        summary.pop(BackfillStatus.WOULD_COPY.row)
     if args.json:
         document = {
             "command": "backfill",
@@ -299,9 +312,6 @@ def _run_backfill(args: argparse.Namespace, out: TextIO) -> int:
 
 
 def _run_status(args: argparse.Namespace, out: TextIO) -> int:
-    from .queue import FailureQueue  # noqa: PLC0415
-    from .status import object_status  # noqa: PLC0415
-
     bucket, key = _s3_target(args.target, need_key=True)
     aws = Aws(args.region)
     resources = _resources(args, aws)
@@ -341,6 +351,10 @@ def _s3_target(target: str, *, need_key: bool) -> tuple[str, str]:
 
 def _progress(args: argparse.Namespace) -> bool | None:
     return False if (args.no_progress or args.json) else None
+
+
+def _folded(text: str) -> str:
+    return text.strip().lower()
 
 
 def _positive(text: str) -> int:

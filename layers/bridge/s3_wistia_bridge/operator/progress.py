@@ -52,6 +52,11 @@ class Progress:
         parts = [f"{self.label}: {done}"] + [f"{name} {n}" for name, n in sorted(self.counts.items())]
         return " · ".join(parts)
 
+    def break_line(self) -> None:
+        """End the progress line, so that a line printed next does not overwrite it."""
+        if self.enabled:
+            self._stream.write("\n")
+
     def close(self) -> None:
         if self.enabled and self.done:
             self._draw(force=True)
@@ -63,15 +68,15 @@ def table(rows: Iterable[Sequence[object]], headers: Sequence[str]) -> str:
     """A plain aligned text table (first column left-aligned, numbers right-aligned)."""
     cells = [[str(h) for h in headers]] + [[str(c) for c in row] for row in rows]
     widths = [max(len(row[i]) for row in cells) for i in range(len(headers))]
-    lines = []
-    for index, row in enumerate(cells):
-        out = []
-        for i, cell in enumerate(row):
-            out.append(cell.ljust(widths[i]) if i == 0 else cell.rjust(widths[i]))
-        lines.append("  ".join(out).rstrip())
-        if index == 0:
-            lines.append("  ".join("-" * w for w in widths))
+    lines = [_table_line(row, widths) for row in cells]
+    lines.insert(1, "  ".join("-" * w for w in widths))
     return "\n".join(lines)
+
+
+def _table_line(row: Sequence[str], widths: Sequence[int]) -> str:
+    first, *rest = zip(row, widths, strict=True)
+    cells = [first[0].ljust(first[1]), *(cell.rjust(width) for cell, width in rest)]
+    return "  ".join(cells).rstrip()
 
 
 def format_age(seconds: float | None) -> str:

@@ -7,8 +7,10 @@ The failure queue holds five kinds of message:
 - `dead_letter`: a raw event from a DeadLetterConfig queue, with the `ErrorCode` /
   `ErrorMessage` message attributes;
 - `failure_record`: the function's own permanent-failure record, whose `event` is replayable;
-- `test_event`: S3's `s3:TestEvent`, never replayed;
+- `test_event`: S3's `s3:TestEvent`, never replayed and not a failure (it has no reason);
 - `malformed`: anything else, reported with the reason and never deleted.
+
+Reasons are the vocabulary's (`reasons.FailureReason`), parsed from the text a message carries.
 """
 
 from __future__ import annotations
@@ -23,6 +25,7 @@ from typing import Any
 from ..events import parse_event
 from ..failures import RECORD_TYPE
 from ..models import JsonDict, MalformedEvent, S3Object
+from ..reasons import FailureReason, ReasonClass, reason_class
 from .resources import aws_error
 
 
@@ -34,45 +37,29 @@ class Kind(StrEnum):
     MALFORMED = "malformed"
 
 
-# The README's outcome table: what an operator must fix first, and what only needs a replay.
-PERMANENT_REASONS = frozenset(
-    {
-        "wistia_video_limit",
-        "wistia_bad_request",
-        "wistia_forbidden",
-        "wistia_not_found",
-        "wistia_unprocessable",
-        "wistia_unauthorized",
-        "secret_malformed",
-        "malformed_event",
-    }
-)
-TRANSIENT_REASONS = frozenset(
-    {
-        "wistia_rate_limited",
-        "wistia_server_error",
-        "wistia_timeout",
-        "wistia_connection_error",
-        "deadline_exhausted",
-        "secret_unavailable",
-        "failure_queue_unavailable",
-        "duplicate_in_progress",
-        "function_timeout",
-    }
-)
-REASON_CLASSES = ("permanent", "transient", "unknown")
+# The kinds whose event a replay invokes the function with.
+REPLAYABLE = frozenset({Kind.ON_FAILURE, Kind.DEAD_LETTER, Kind.FAILURE_RECORD})
 
-_WISTIA_HTTP = re.compile(r"^wistia_http_\d{3}$")
-# TransientFailure's text is "reason: message"; a reason is a snake_case word.
+# What `--reason` selects: one reason, or every reason of a class.
+ReasonFilter = FailureReason | ReasonClass
+REASON_FILTERS = tuple(c.value for c in ReasonClass) + tuple(r.value for r in FailureReason)
+
+# The error the bridge lets escape reads "reason: message"; a reason is a snake_case word.
 _REASON_PREFIX = re.compile(r"^([a-z][a-z0-9_]*): ")
+# Lambda's words when it stopped the function at its timeout.
+_TIMED_OUT = "Task timed out"
+# Lambda's on-failure condition when it gave up without the function's own error.
+_CONDITIONS = {
+    "RetriesExhausted": FailureReason.RETRIES_EXHAUSTED,
+    "EventAgeExceeded": FailureReason.EVENT_AGE_EXCEEDED,
+}
 
 
-def reason_class(reason: str | None) -> str:
-    if reason in PERMANENT_REASONS or (reason is not None and _WISTIA_HTTP.match(reason)):
-        return "permanent"
-    if reason in TRANSIENT_REASONS:
-        return "transient"
-    return "unknown"
+def reason_filter(text: str | None) -> ReasonFilter | None:
+    """`--reason`'s value (one of REASON_FILTERS) as a reason or a class; ValueError otherwise."""
+    if not text:
+        return None
+    return FailureReason.parse(text) or ReasonClass(text)
 
 
 @dataclass(frozen=True)
@@ -82,8 +69,7 @@ class FailedMessage:
     kind: Kind
     event: Any
     objects: tuple[S3Object, ...]
-    reason: str | None
-    reason_class: str
+    reason: FailureReason | None
     attempts: int | None
     age_seconds: float | None
     detail: str
@@ -92,8 +78,8 @@ class FailedMessage:
     sent_timestamp_ms: int | None = None
 
     @property
-    def replayable(self) -> bool:
-        return self.kind in {Kind.ON_FAILURE, Kind.DEAD_LETTER, Kind.FAILURE_RECORD}
+    def reason_class(self) -> ReasonClass:
+        return reason_class(self.reason)
 
     @property
     def object_uris(self) -> list[str]:
@@ -105,8 +91,8 @@ class FailedMessage:
             "messageId": self.message_id,
             "kind": self.kind.value,
             "objects": self.object_uris,
-            "reason": self.reason,
-            "reasonClass": self.reason_class,
+            "reason": None if self.reason is None else self.reason.value,
+            "reasonClass": self.reason_class.value,
             "attempts": self.attempts,
             "ageSeconds": None if self.age_seconds is None else round(self.age_seconds, 1),
             "detail": self.detail,
@@ -123,7 +109,11 @@ def classify_sqs_message(message: Mapping[str, Any], now_ms: int) -> FailedMessa
         sent_timestamp_ms=sent,
         now_ms=now_ms,
     )
-    return _with_receipt(classified, str(message.get("MessageId", "")), str(message.get("ReceiptHandle", "")))
+    return replace(
+        classified,
+        message_id=str(message.get("MessageId", "")),
+        receipt_handle=str(message.get("ReceiptHandle", "")),
+    )
 
 
 def classify(
@@ -134,29 +124,15 @@ def classify(
     now_ms: int | None = None,
 ) -> FailedMessage:
     """A message body (the raw SQS text) and its string message attributes, classified."""
-    age = None
-    if sent_timestamp_ms is not None and now_ms is not None:
-        age = max(0.0, (now_ms - sent_timestamp_ms) / 1000.0)
     parts = _parts(body, dict(message_attributes or {}))
-    objects: tuple[S3Object, ...] = ()
-    kind = parts.kind
-    detail = parts.detail
-    if kind in {Kind.ON_FAILURE, Kind.DEAD_LETTER, Kind.FAILURE_RECORD}:
-        items = parse_event(parts.event)
-        objects = tuple(item for item in items if isinstance(item, S3Object))
-        if not objects:
-            broken = [item.detail for item in items if isinstance(item, MalformedEvent)]
-            why = broken[0] if broken else "it announces no object creation"
-            detail = f"{kind.value} whose event cannot be replayed: {why}"
-            kind = Kind.MALFORMED
+    kind, objects, detail = _objects(parts)
     return FailedMessage(
         kind=kind,
         event=parts.event,
         objects=objects,
         reason=parts.reason,
-        reason_class=reason_class(parts.reason),
         attempts=parts.attempts,
-        age_seconds=age,
+        age_seconds=_age(sent_timestamp_ms, now_ms),
         detail=detail,
         sent_timestamp_ms=sent_timestamp_ms,
     )
@@ -166,37 +142,59 @@ def classify(
 class _Parts:
     kind: Kind
     event: Any
-    reason: str | None
+    reason: FailureReason | None
     attempts: int | None
     detail: str
 
 
+def _age(sent_ms: int | None, now_ms: int | None) -> float | None:
+    if sent_ms is None or now_ms is None:
+        return None
+    return max(0.0, (now_ms - sent_ms) / 1000.0)
+
+
+def _objects(parts: _Parts) -> tuple[Kind, tuple[S3Object, ...], str]:
+    """The objects a replay would copy; a replayable kind whose event names none is malformed."""
+    if parts.kind not in REPLAYABLE:
+        return parts.kind, (), parts.detail
+    items = parse_event(parts.event)
+    objects = tuple(item for item in items if isinstance(item, S3Object))
+    if objects:
+        return parts.kind, objects, parts.detail
+    broken = [item.detail for item in items if isinstance(item, MalformedEvent)]
+    why = broken[0] if broken else "it announces no object creation"
+    return Kind.MALFORMED, (), f"{parts.kind.value} whose event cannot be replayed: {why}"
+
+
 def _parts(body: Any, attrs: dict[str, str]) -> _Parts:
-    if not isinstance(body, str):
-        return _malformed(body, "message body is not text")
-    try:
-        payload = json.loads(body)
-    except json.JSONDecodeError as error:
-        return _malformed(body, f"message body is not JSON ({error.msg} at char {error.pos})")
-    if not isinstance(payload, dict):
-        return _malformed(body, f"message body is JSON {type(payload).__name__}, not an object")
+    payload = _json_object(body)
+    if isinstance(payload, str):
+        return _malformed(body, payload)
     if payload.get("type") == RECORD_TYPE:
         return _failure_record(payload)
     if payload.get("Event") == "s3:TestEvent":
-        detail = f"S3 test event for bucket {payload.get('Bucket')!r}"
-        return _Parts(Kind.TEST_EVENT, payload, "s3_test_event", None, detail)
+        return _Parts(
+            Kind.TEST_EVENT, payload, None, None, f"S3 test event for bucket {payload.get('Bucket')!r}"
+        )
     if "requestContext" in payload and "requestPayload" in payload:
         return _on_failure(payload)
     if "Records" in payload or payload.get("source") == "aws.s3":
-        error_message = attrs.get("ErrorMessage")
-        reason = _reason_from_error(error_message, None)
-        code = attrs.get("ErrorCode")
-        detail = error_message or "raw event without an ErrorMessage attribute"
-        if code:
-            detail = f"{detail} (ErrorCode {code})"
-        return _Parts(Kind.DEAD_LETTER, payload, reason, None, detail)
+        return _dead_letter(payload, attrs)
     keys = ", ".join(sorted(str(k) for k in payload)[:8])
     return _malformed(payload, f"unknown message shape (keys: {keys or 'none'})")
+
+
+def _json_object(body: Any) -> JsonDict | str:
+    """The body's JSON object, or why it is not one."""
+    if not isinstance(body, str):
+        return "message body is not text"
+    try:
+        payload = json.loads(body)
+    except json.JSONDecodeError as error:
+        return f"message body is not JSON ({error.msg} at char {error.pos})"
+    if not isinstance(payload, dict):
+        return f"message body is JSON {type(payload).__name__}, not an object"
+    return payload
 
 
 def _malformed(body: Any, why: str) -> _Parts:
@@ -207,11 +205,14 @@ def _failure_record(payload: JsonDict) -> _Parts:
     event = payload.get("event")
     if not isinstance(event, dict):
         return _malformed(payload, "failure record has no replayable 'event'")
-    reason = _text(payload.get("reason"))
+    named = _text(payload.get("reason"))
+    reason = FailureReason.parse(named)
     detail = _text(payload.get("message")) or ""
     http = payload.get("http")
     if isinstance(http, dict) and http.get("status") is not None:
         detail = f"HTTP {http.get('status')}: {detail}"
+    if reason is None and named:  # a reason this version does not know: still shown
+        detail = f"{named}: {detail}"
     return _Parts(Kind.FAILURE_RECORD, event, reason, _int(payload.get("attempts")), detail)
 
 
@@ -223,34 +224,39 @@ def _on_failure(payload: JsonDict) -> _Parts:
     condition = _text(context.get("condition"))
     error_message = _text(response.get("errorMessage"))
     error_type = _text(response.get("errorType"))
-    reason = _reason_from_error(error_message, error_type)
-    if reason is None and condition:
-        reason = _snake(condition)
+    reason = _reason_in(error_message)
+    if reason is None and error_type:  # an error that is not the bridge's; the detail names it
+        reason = FailureReason.FUNCTION_ERROR
+    if reason is None:
+        reason = _CONDITIONS.get(condition or "")
     texts = [p for p in (condition, error_type, error_message) if p]
     detail = ": ".join(texts) if texts else "on-failure record without an error"
     attempts = _int(context.get("approximateInvokeCount"))
     return _Parts(Kind.ON_FAILURE, payload["requestPayload"], reason, attempts, detail)
 
 
+def _dead_letter(payload: JsonDict, attrs: dict[str, str]) -> _Parts:
+    error_message = attrs.get("ErrorMessage")
+    code = attrs.get("ErrorCode")
+    detail = error_message or "raw event without an ErrorMessage attribute"
+    if code:
+        detail = f"{detail} (ErrorCode {code})"
+    return _Parts(Kind.DEAD_LETTER, payload, _reason_in(error_message), None, detail)
+
+
+def _reason_in(error_message: str | None) -> FailureReason | None:
+    """The reason an error text names: the bridge's "reason: message", or Lambda's timeout."""
+    if not error_message:
+        return None
+    match = _REASON_PREFIX.match(error_message)
+    named = FailureReason.parse(match.group(1)) if match else None
+    if named is None and _TIMED_OUT in error_message:
+        return FailureReason.FUNCTION_TIMEOUT
+    return named
+
+
 def _text(value: Any) -> str | None:
     return value if isinstance(value, str) and value else None
-
-
-def _reason_from_error(message: str | None, error_type: str | None) -> str | None:
-    if message:
-        match = _REASON_PREFIX.match(message)
-        if match:
-            return match.group(1)
-        if "Task timed out" in message:
-            return "function_timeout"
-    if error_type:
-        return _snake(error_type)
-    return None
-
-
-def _snake(text: str) -> str:
-    text = re.sub(r"[^A-Za-z0-9]+", "_", text)
-    return re.sub(r"(?<=[a-z0-9])(?=[A-Z])", "_", text).strip("_").lower()
 
 
 def _string_attributes(attributes: Mapping[str, Any]) -> dict[str, str]:
@@ -271,20 +277,13 @@ def _int(value: Any) -> int | None:
     return None
 
 
-def _with_receipt(message: FailedMessage, message_id: str, receipt_handle: str) -> FailedMessage:
-    return replace(message, message_id=message_id, receipt_handle=receipt_handle)
-
-
-def matches(message: FailedMessage, *, prefix: str | None, reason: str | None) -> bool:
+def matches(message: FailedMessage, *, prefix: str | None, reason: ReasonFilter | None) -> bool:
     """The replay filters: key prefix (any object of the message) and reason or reason class."""
     if prefix is not None and not any(obj.key.startswith(prefix) for obj in message.objects):
         return False
-    if reason is not None:
-        wanted = reason.strip().lower()
-        if wanted in REASON_CLASSES:
-            return message.reason_class == wanted
-        return message.reason == wanted
-    return True
+    if isinstance(reason, ReasonClass):
+        return message.reason_class is reason
+    return reason is None or message.reason is reason
 
 
 # --- SQS I/O -----------------------------------------------------------------------------------
@@ -297,10 +296,10 @@ RECEIVE_WAIT_SECONDS = 1
 class FailureQueue:
     """Receive, delete and make visible again; every SQS error becomes an OperatorError."""
 
-    def __init__(self, client: Any, url: str, wait_seconds: int | None = None) -> None:
+    def __init__(self, client: Any, url: str) -> None:
         self.client = client
         self.url = url
-        self.wait_seconds = RECEIVE_WAIT_SECONDS if wait_seconds is None else wait_seconds
+        self.wait_seconds = RECEIVE_WAIT_SECONDS
 
     def approximate_count(self) -> int:
         """Checks the queue exists and is readable; the number of visible messages."""

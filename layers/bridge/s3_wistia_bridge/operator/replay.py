@@ -19,13 +19,19 @@ import time
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
+from enum import StrEnum
 from typing import Any, Protocol
 
-from ..models import JsonDict
-from .queue import FailedMessage, FailureQueue, Kind, classify_sqs_message, matches
-from .resources import OperatorError, aws_error
+import boto3
 
-FAILED_OUTCOMES = frozenset({"permanent_failure", "transient_failure"})
+from ..models import JsonDict, Outcome
+from ..observability import metrics
+from ..runtime import build_bridge, handle
+from .queue import FailedMessage, FailureQueue, Kind, ReasonFilter, classify_sqs_message, matches
+from .resources import ErrorKind, OperatorError, aws_error
+
+# The function's answers for an object it could not copy.
+FAILED_OUTCOMES = frozenset({Outcome.PERMANENT_FAILURE, Outcome.TRANSIENT_FAILURE})
 
 
 # --- invokers ----------------------------------------------------------------------------------
@@ -61,8 +67,20 @@ class InvokeResult:
         return []
 
 
+def outcome_of(report: JsonDict) -> Outcome | None:
+    """The outcome one of the function's per-object reports names (None: none this version knows)."""
+    try:
+        return Outcome(str(report.get("outcome")))
+    except ValueError:
+        return None
+
+
 class Invoker(Protocol):
     def invoke(self, event: Any) -> InvokeResult: ...
+
+
+# An invocation refused for these fails every other one alike: the run stops.
+_ABORTS_RUN = frozenset({ErrorKind.ACCESS_DENIED, ErrorKind.NOT_FOUND})
 
 
 class LambdaInvoker:
@@ -81,13 +99,10 @@ class LambdaInvoker:
             )
         except Exception as error:
             mapped = aws_error(error, "lambda:InvokeFunction", self.function_name)
-            text = str(mapped)
-            if isinstance(mapped, OperatorError) and (
-                text.startswith(("access denied", "function not found"))
-            ):
+            if isinstance(mapped, OperatorError) and mapped.kind in _ABORTS_RUN:
                 raise mapped from None
             # Throttling and service errors: this message failed, the run goes on.
-            return InvokeResult(0, type(error).__name__, {"errorMessage": text})
+            return InvokeResult(0, type(error).__name__, {"errorMessage": str(mapped)})
         raw = response.get("Payload")
         body = raw.read() if hasattr(raw, "read") else (raw or b"")
         try:
@@ -116,35 +131,19 @@ Handler = Callable[[Any, Any], Any]
 
 
 class LocalInvoker:
-    """The bridge in this process: `handler(event, context)` is the real handler or
-    `runtime.handle` bound to a bridge; an exception is what Lambda would report as
-    FunctionError "Unhandled".
+    """The bridge in this process. Each thread that invokes gets its own handler from `factory`
+    (the real handler, or `runtime.handle` bound to a bridge), built on its first invocation: one
+    bridge (its own HTTP session, token cache and idempotency config) per worker, like one Lambda
+    container per concurrent invocation. An exception is what Lambda would report as
+    FunctionError "Unhandled"."""
 
-    With `factory` instead of `handler`, each thread that invokes gets its own handler from it,
-    built on its first invocation: one bridge (its own HTTP session, token cache and idempotency
-    config) per worker, like one Lambda container per concurrent invocation."""
-
-    def __init__(
-        self,
-        handler: Handler | None = None,
-        remaining_seconds: float = 900.0,
-        *,
-        factory: Callable[[], Handler] | None = None,
-    ) -> None:
-        if (handler is None) == (factory is None):
-            raise ValueError("pass either a handler or a factory")
-        self._handler = handler
+    def __init__(self, factory: Callable[[], Handler]) -> None:
         self._factory = factory
         self._local = threading.local()
-        self._remaining = remaining_seconds
         self._count = itertools.count(1)  # next() is atomic: request ids stay unique across threads
 
     @classmethod
     def from_environment(cls, env: dict[str, str]) -> LocalInvoker:
-        import boto3  # noqa: PLC0415
-
-        from ..runtime import build_bridge, handle  # noqa: PLC0415
-
         # Bridges are built one at a time from one boto3 Session (not thread-safe; its loaded
         # service models make every bridge after the first cheap); each gets its own clients.
         session = boto3.session.Session()
@@ -156,21 +155,16 @@ class LocalInvoker:
             return lambda event, context: handle(bridge, event, context)
 
         factory()  # at once on the calling thread: a bad configuration fails before any message
-        return cls(factory=factory)
+        return cls(factory)
 
     def _thread_handler(self) -> Handler:
-        if self._handler is not None:
-            return self._handler
         handler: Handler | None = getattr(self._local, "handler", None)
         if handler is None:
-            assert self._factory is not None  # noqa: S101 - one of the two is set
             handler = self._local.handler = self._factory()
         return handler
 
     def invoke(self, event: Any) -> InvokeResult:
-        from ..observability import metrics  # noqa: PLC0415
-
-        context = ContextStub(self._remaining, aws_request_id=f"local-{next(self._count)}")
+        context = ContextStub(aws_request_id=f"local-{next(self._count)}")
         try:
             payload = self._thread_handler()(event, context)
         except Exception as error:  # what Lambda reports as an unhandled function error
@@ -189,36 +183,60 @@ class LocalInvoker:
 class ReplayOptions:
     dry_run: bool = False
     prefix: str | None = None
-    reason: str | None = None
+    reason: ReasonFilter | None = None
     max_messages: int | None = None
     concurrency: int = 4
     discard_test_events: bool = False
     visibility_timeout: int | None = None  # default: 30 s for a dry run, 300 s for a replay
 
 
-# Per-message statuses, and the summary row each one counts under.
-STATUS_ROWS = {
-    "replayed": "replayed",
-    "would_replay": "would replay",
-    "failed": "failed again",
-    "superseded": "failed again",
-    "skipped": "skipped",
-    "discarded": "skipped",
-    "malformed": "malformed",
-    "filtered": "filtered out",
+class ReplayStatus(StrEnum):
+    """What a run did with one message."""
+
+    REPLAYED = "replayed"  # invoked, succeeded, deleted
+    WOULD_REPLAY = "would_replay"  # a dry run's answer
+    FAILED = "failed"  # the invocation (or the delete) failed: the message stays
+    SUPERSEDED = "superseded"  # failed again; the function wrote a new record, the old one is deleted
+    SKIPPED = "skipped"  # a test event, or a message written during this run
+    DISCARDED = "discarded"  # a test event deleted (--discard-test-events)
+    MALFORMED = "malformed"  # nothing to replay: left for the operator
+    FILTERED = "filtered"  # not selected by --prefix / --reason
+
+
+class Row(StrEnum):
+    """The summary's rows, in order (text table and --json keys); some count several statuses."""
+
+    REPLAYED = "replayed"
+    WOULD_REPLAY = "would replay"
+    FAILED_AGAIN = "failed again"
+    SKIPPED = "skipped"
+    MALFORMED = "malformed"
+    FILTERED_OUT = "filtered out"
+
+
+_ROW_OF_STATUS = {
+    ReplayStatus.REPLAYED: Row.REPLAYED,
+    ReplayStatus.WOULD_REPLAY: Row.WOULD_REPLAY,
+    ReplayStatus.FAILED: Row.FAILED_AGAIN,
+    ReplayStatus.SUPERSEDED: Row.FAILED_AGAIN,
+    ReplayStatus.SKIPPED: Row.SKIPPED,
+    ReplayStatus.DISCARDED: Row.SKIPPED,
+    ReplayStatus.MALFORMED: Row.MALFORMED,
+    ReplayStatus.FILTERED: Row.FILTERED_OUT,
 }
-SUMMARY_ROWS = ("replayed", "would replay", "failed again", "skipped", "malformed", "filtered out")
+# The statuses of a successful invocation: the message is deleted.
+_DELETED = frozenset({ReplayStatus.REPLAYED, ReplayStatus.SUPERSEDED})
 
 
 @dataclass
 class MessageResult:
     message: FailedMessage
-    status: str
+    status: ReplayStatus
     error: str | None = None
     outcomes: list[JsonDict] = field(default_factory=list)
 
     def as_dict(self) -> JsonDict:
-        data = self.message.summary() | {"status": self.status}
+        data = self.message.summary() | {"status": self.status.value}
         if self.error:
             data["error"] = self.error
         if self.outcomes:
@@ -230,16 +248,16 @@ class MessageResult:
 class ReplayReport:
     results: list[MessageResult] = field(default_factory=list)
 
-    def summary(self) -> dict[str, int]:
-        counts = dict.fromkeys(SUMMARY_ROWS, 0)
+    def summary(self) -> dict[Row, int]:
+        counts = dict.fromkeys(Row, 0)
         for result in self.results:
-            counts[STATUS_ROWS[result.status]] += 1
+            counts[_ROW_OF_STATUS[result.status]] += 1
         return counts
 
     @property
     def failed(self) -> bool:
         summary = self.summary()
-        return summary["failed again"] > 0 or summary["malformed"] > 0
+        return summary[Row.FAILED_AGAIN] > 0 or summary[Row.MALFORMED] > 0
 
 
 def replay(
@@ -296,88 +314,112 @@ class _Run:
                     self.queue.release(list(self.held.values()))
         return self.report
 
+    # --- a round: receive, select and hold, invoke (in the pool), then settle ---------------------
+
+    def _next_round(self, size: int) -> list[FailedMessage]:
+        """The next messages to invoke: up to `size`, fewer when the queue has nothing new or
+        --max is reached; every message received on the way is recorded or held."""
+        work: list[FailedMessage] = []
+        while len(work) < size and not self.exhausted:
+            if self._full():
+                self.exhausted = True
+                break
+            for message in self._receive():
+                if self._take(message):
+                    work.append(message)
+        return work
+
+    def _receive(self) -> list[FailedMessage]:
+        """One ReceiveMessage: the messages this run has not seen yet, classified."""
+        batch = self.queue.receive(self.visibility)
+        for raw in batch:  # a re-received held message has a new receipt handle
+            message_id = str(raw.get("MessageId"))
+            if message_id in self.held:
+                self.held[message_id] = str(raw.get("ReceiptHandle"))
+        now_ms = int(self.clock() * 1000)
+        fresh = [
+            classify_sqs_message(raw, now_ms) for raw in batch if str(raw.get("MessageId")) not in self.seen
+        ]
+        self.seen.update(message.message_id for message in fresh)
+        if not fresh:
+            self.exhausted = True
+        return fresh
+
+    def _take(self, message: FailedMessage) -> bool:
+        """True when this run invokes the message; counted against --max."""
+        if not self._select(message) or self._full():
+            return False  # held: visible again when the run ends
+        self.taken += 1
+        if self.options.dry_run:
+            self._record(MessageResult(message, ReplayStatus.WOULD_REPLAY))
+            return False
+        self.tried.update(_identity(obj) for obj in message.objects)
+        return True
+
+    def _select(self, message: FailedMessage) -> bool:
+        """Hold the message until it is deleted (an aborted run releases it too), or discard it;
+        record why it is not replayed. True when it is to be replayed."""
+        left = self._left_why(message)
+        if left is not None and left.status is ReplayStatus.DISCARDED:
+            self.queue.delete(message.receipt_handle)
+        else:
+            self._hold(message)
+        if left is None:
+            return True
+        self._record(left)
+        return False
+
+    def _left_why(self, message: FailedMessage) -> MessageResult | None:
+        """Why this run does not replay the message; None when it does."""
+        options = self.options
+        if message.kind is Kind.MALFORMED:
+            return MessageResult(message, ReplayStatus.MALFORMED, message.detail)
+        if message.kind is Kind.TEST_EVENT:
+            if options.discard_test_events and not options.dry_run:
+                return MessageResult(message, ReplayStatus.DISCARDED)
+            return MessageResult(
+                message, ReplayStatus.SKIPPED, "S3 test event (--discard-test-events deletes it)"
+            )
+        if not options.dry_run and self._written_during_run(message):
+            return MessageResult(
+                message, ReplayStatus.SKIPPED, "written during this run; replay it in a later run"
+            )
+        if not matches(message, prefix=options.prefix, reason=options.reason):
+            return MessageResult(message, ReplayStatus.FILTERED)
+        return None
+
     def _settle(self, results: list[MessageResult]) -> None:
         """Delete, ten per call, the messages whose invocation succeeded; then report them all.
 
         A message is only ever deleted after its invocation succeeded; one SQS refuses to delete
         is reported as failed and stays held (visible again when the run ends).
         """
-        done = [r for r in results if r.status in {"replayed", "superseded"}]
-        try:
-            refused = self.queue.delete_batch([r.message.receipt_handle for r in done])
-        except OperatorError as error:
-            refused = {r.message.receipt_handle: str(error) for r in done}
-        deleted = {id(r) for r in done}
+        refused = self._delete([result for result in results if result.status in _DELETED])
         for result in results:
-            handle = result.message.receipt_handle
-            if id(result) in deleted and handle in refused:
-                why = f"invoked, but not deleted: {refused[handle]}"
-                self._record(MessageResult(result.message, "failed", why, result.outcomes))
-                continue
-            if id(result) in deleted:
-                self.held.pop(result.message.message_id, None)
-            self._record(result)
+            self._record(self._after_delete(result, refused))
+
+    def _delete(self, done: list[MessageResult]) -> dict[str, str]:
+        """The receipt handles SQS refused to delete (all of them when the call failed), with why."""
+        handles = [result.message.receipt_handle for result in done]
+        try:
+            return self.queue.delete_batch(handles)
+        except OperatorError as error:
+            return dict.fromkeys(handles, str(error))
+
+    def _after_delete(self, result: MessageResult, refused: dict[str, str]) -> MessageResult:
+        """What to report: a deleted message is no longer held; a refused delete is a failure."""
+        if result.status not in _DELETED:
+            return result
+        why = refused.get(result.message.receipt_handle)
+        if why is not None:
+            return MessageResult(
+                result.message, ReplayStatus.FAILED, f"invoked, but not deleted: {why}", result.outcomes
+            )
+        self.held.pop(result.message.message_id, None)
+        return result
 
     def _full(self) -> bool:
         return self.options.max_messages is not None and self.taken >= self.options.max_messages
-
-    def _next_round(self, size: int) -> list[FailedMessage]:
-        work: list[FailedMessage] = []
-        while len(work) < size and not self.exhausted:
-            if self._full():
-                self.exhausted = True
-                break
-            batch = self.queue.receive(self.visibility)
-            for raw in batch:  # a re-received held message has a new receipt handle
-                if str(raw.get("MessageId")) in self.held:
-                    self.held[str(raw.get("MessageId"))] = str(raw.get("ReceiptHandle"))
-            fresh = [m for m in batch if str(m.get("MessageId")) not in self.seen]
-            if not fresh:
-                self.exhausted = True
-            for raw in fresh:
-                message = classify_sqs_message(raw, int(self.clock() * 1000))
-                self.seen.add(message.message_id)
-                if not self._selected(message):
-                    continue
-                self._hold(message)  # until deleted: an aborted run releases it too
-                if self._full():
-                    continue
-                self.taken += 1
-                if self.options.dry_run:
-                    self._record(MessageResult(message, "would_replay"))
-                else:
-                    self.tried.update(_identity(obj) for obj in message.objects)
-                    work.append(message)
-        return work
-
-    def _selected(self, message: FailedMessage) -> bool:
-        """True when the message is to be replayed; else it is recorded, and held or deleted."""
-        options = self.options
-        if message.kind is Kind.MALFORMED:
-            self._hold(message)
-            self._record(MessageResult(message, "malformed", message.detail))
-            return False
-        if message.kind is Kind.TEST_EVENT:
-            if options.discard_test_events and not options.dry_run:
-                self.queue.delete(message.receipt_handle)
-                self._record(MessageResult(message, "discarded"))
-            else:
-                self._hold(message)
-                self._record(
-                    MessageResult(message, "skipped", "S3 test event (--discard-test-events deletes it)")
-                )
-            return False
-        if not options.dry_run and self._written_during_run(message):
-            self._hold(message)
-            self._record(
-                MessageResult(message, "skipped", "written during this run; replay it in a later run")
-            )
-            return False
-        if not matches(message, prefix=options.prefix, reason=options.reason):
-            self._hold(message)
-            self._record(MessageResult(message, "filtered"))
-            return False
-        return True
 
     def _written_during_run(self, message: FailedMessage) -> bool:
         """The function writes a new failure record when an object fails permanently again: it is
@@ -392,13 +434,13 @@ class _Run:
         assert self.invoker is not None  # noqa: S101 - checked by replay()
         result = self.invoker.invoke(message.event)
         if not result.ok:  # stays held: visible again when the run ends
-            return MessageResult(message, "failed", result.error_message, result.objects)
-        failed = [o for o in result.objects if o.get("outcome") in FAILED_OUTCOMES]
+            return MessageResult(message, ReplayStatus.FAILED, result.error_message, result.objects)
+        failed = [o for o in result.objects if outcome_of(o) in FAILED_OUTCOMES]
         if failed:
             reasons = ", ".join(sorted({str(o.get("reason")) for o in failed}))
             error_text = f"{reasons} again; the function wrote a new failure record"
-            return MessageResult(message, "superseded", error_text, result.objects)
-        return MessageResult(message, "replayed", None, result.objects)
+            return MessageResult(message, ReplayStatus.SUPERSEDED, error_text, result.objects)
+        return MessageResult(message, ReplayStatus.REPLAYED, None, result.objects)
 
     def _hold(self, message: FailedMessage) -> None:
         self.held[message.message_id] = message.receipt_handle

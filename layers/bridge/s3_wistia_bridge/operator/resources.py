@@ -7,31 +7,34 @@ import os
 import threading
 from collections.abc import Mapping
 from dataclasses import dataclass
+from enum import StrEnum
 from typing import Any
+
+import boto3
+from botocore.exceptions import EndpointConnectionError, NoCredentialsError, NoRegionError
 
 # The template's outputs (template.yaml) the tools read.
 OUTPUT_QUEUE = "FailureQueueUrl"
 OUTPUT_FUNCTION = "IngestFunctionName"
 OUTPUT_TABLE = "IdempotencyTableName"
-OUTPUT_BUCKET = "BucketName"
 
-_ACCESS_DENIED = frozenset(
-    {
-        "AccessDenied",
-        "AccessDeniedException",
-        "UnauthorizedOperation",
-        "AuthorizationError",
-        "UnrecognizedClientException",
-        "InvalidClientTokenId",
-        "ExpiredToken",
-        "ExpiredTokenException",
-    }
-)
-_NO_QUEUE = frozenset({"AWS.SimpleQueueService.NonExistentQueue", "QueueDoesNotExist"})
+
+class ErrorKind(StrEnum):
+    """What an OperatorError is about, so callers decide on it rather than on its text."""
+
+    USAGE = "usage"  # a wrong or missing argument, option or configuration
+    NOT_FOUND = "not_found"  # the stack, queue, function, table, bucket or object does not exist
+    ACCESS_DENIED = "access_denied"  # the caller lacks an IAM permission
+    ENVIRONMENT = "environment"  # no credentials or region, or AWS cannot be reached
+    CALL_FAILED = "call_failed"  # this call failed (throttled, a service error)
 
 
 class OperatorError(Exception):
     """A mistake or a missing resource, told in one line; the command exits with status 2."""
+
+    def __init__(self, message: str, kind: ErrorKind = ErrorKind.USAGE) -> None:
+        super().__init__(message)
+        self.kind = kind
 
 
 @dataclass(frozen=True)
@@ -39,7 +42,6 @@ class Resources:
     queue_url: str | None = None
     function_name: str | None = None
     table: str | None = None
-    bucket: str | None = None
     stack: str | None = None
 
     def require_queue(self) -> str:
@@ -69,8 +71,6 @@ class Aws:
     def client(self, service: str) -> Any:
         with self._lock:
             if service not in self._clients:
-                import boto3  # noqa: PLC0415
-
                 self._clients[service] = boto3.client(service, region_name=self.region)
             return self._clients[service]
 
@@ -91,7 +91,6 @@ def resolve(
         queue_url=queue_url or outputs.get(OUTPUT_QUEUE),
         function_name=function_name or outputs.get(OUTPUT_FUNCTION),
         table=table or outputs.get(OUTPUT_TABLE),
-        bucket=outputs.get(OUTPUT_BUCKET),
         stack=stack,
     )
 
@@ -101,11 +100,11 @@ def stack_outputs(aws: Aws, stack: str) -> dict[str, str]:
         response = aws.client("cloudformation").describe_stacks(StackName=stack)
     except Exception as error:
         if _code(error) == "ValidationError" and "does not exist" in _message(error):
-            raise OperatorError(f"unknown stack {stack!r} (is --region right?)") from None
+            raise _unknown_stack(stack) from None
         raise aws_error(error, "cloudformation:DescribeStacks", stack) from None
     stacks = response.get("Stacks") or []
     if not stacks:
-        raise OperatorError(f"unknown stack {stack!r} (is --region right?)")
+        raise _unknown_stack(stack)
     return {
         str(o["OutputKey"]): str(o["OutputValue"])
         for o in stacks[0].get("Outputs") or []
@@ -128,40 +127,86 @@ def function_environment(aws: Aws, function_name: str | None) -> dict[str, str]:
     return env
 
 
+def _unknown_stack(stack: str) -> OperatorError:
+    return OperatorError(f"unknown stack {stack!r} (is --region right?)", ErrorKind.NOT_FOUND)
+
+
+@dataclass(frozen=True)
+class _Rule:
+    """AWS error codes (of one service's actions, or any) as one line an operator can act on."""
+
+    codes: frozenset[str]
+    kind: ErrorKind
+    text: str  # formatted with action, resource and code
+    service: str = ""  # the actions' prefix, e.g. "lambda:"; "" for every action
+
+    def applies(self, code: str, action: str) -> bool:
+        return code in self.codes and action.startswith(self.service)
+
+
+_RULES = (
+    _Rule(
+        frozenset(
+            {
+                "AccessDenied",
+                "UnauthorizedOperation",
+                "AuthorizationError",
+                "UnrecognizedClientException",
+                "InvalidClientTokenId",
+                "ExpiredToken",
+                "ExpiredTokenException",
+            }
+        ),
+        ErrorKind.ACCESS_DENIED,
+        "access denied: {action} on {resource} ({code}); grant {action} to the caller",
+    ),
+    _Rule(
+        frozenset({"AWS.SimpleQueueService.NonExistentQueue", "QueueDoesNotExist"}),
+        ErrorKind.NOT_FOUND,
+        "queue does not exist: {resource}",
+    ),
+    _Rule(
+        frozenset({"ResourceNotFoundException"}),
+        ErrorKind.NOT_FOUND,
+        "function not found: {resource}",
+        "lambda:",
+    ),
+    _Rule(
+        frozenset({"ResourceNotFoundException"}),
+        ErrorKind.NOT_FOUND,
+        "table not found: {resource}",
+        "dynamodb:",
+    ),
+    _Rule(frozenset({"NoSuchBucket"}), ErrorKind.NOT_FOUND, "bucket does not exist: {resource}"),
+    _Rule(frozenset({"NoSuchKey", "404", "NotFound"}), ErrorKind.NOT_FOUND, "object not found: {resource}"),
+)
+
+# Failures before any answer from AWS: this machine's setup, or the network.
+_TRANSPORT_ERRORS: tuple[tuple[type[Exception], str], ...] = (
+    (NoCredentialsError, "no AWS credentials found (set AWS_PROFILE or the AWS_* variables)"),
+    (NoRegionError, "no AWS region: pass --region or set AWS_REGION"),
+    (EndpointConnectionError, "cannot reach AWS: {error}"),
+)
+
+
 def aws_error(error: Exception, action: str, resource: str) -> Exception:
     """An AWS failure as an OperatorError naming the action; other exceptions pass through."""
     code = _code(error)
     if code is None:
         return _transport_error(error) or error
-    message = _message(error)
-    if code in _ACCESS_DENIED or "AccessDenied" in code:
-        return OperatorError(f"access denied: {action} on {resource} ({code}); grant {action} to the caller")
-    if code in _NO_QUEUE:
-        return OperatorError(f"queue does not exist: {resource}")
-    if code == "ResourceNotFoundException" and action.startswith("lambda:"):
-        return OperatorError(f"function not found: {resource}")
-    if code == "ResourceNotFoundException" and action.startswith("dynamodb:"):
-        return OperatorError(f"table not found: {resource}")
-    if code in {"NoSuchBucket"}:
-        return OperatorError(f"bucket does not exist: {resource}")
-    if code in {"NoSuchKey", "404", "NotFound"}:
-        return OperatorError(f"object not found: {resource}")
-    return OperatorError(f"{action} on {resource} failed: {code}: {message}")
+    # Each service spells a refusal its own way (AccessDeniedException, KMS.AccessDeniedException...).
+    matched = "AccessDenied" if "AccessDenied" in code else code
+    rule = next((rule for rule in _RULES if rule.applies(matched, action)), None)
+    if rule is None:
+        text = f"{action} on {resource} failed: {code}: {_message(error)}"
+        return OperatorError(text, ErrorKind.CALL_FAILED)
+    return OperatorError(rule.text.format(action=action, resource=resource, code=code), rule.kind)
 
 
 def _transport_error(error: Exception) -> OperatorError | None:
-    from botocore.exceptions import (  # noqa: PLC0415
-        EndpointConnectionError,
-        NoCredentialsError,
-        NoRegionError,
-    )
-
-    if isinstance(error, NoCredentialsError):
-        return OperatorError("no AWS credentials found (set AWS_PROFILE or the AWS_* variables)")
-    if isinstance(error, NoRegionError):
-        return OperatorError("no AWS region: pass --region or set AWS_REGION")
-    if isinstance(error, EndpointConnectionError):
-        return OperatorError(f"cannot reach AWS: {error}")
+    for error_type, text in _TRANSPORT_ERRORS:
+        if isinstance(error, error_type):
+            return OperatorError(text.format(error=error), ErrorKind.ENVIRONMENT)
     return None
 
 

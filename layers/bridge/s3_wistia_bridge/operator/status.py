@@ -5,7 +5,12 @@ from __future__ import annotations
 
 import time
 from dataclasses import dataclass, field
+from enum import StrEnum
 from typing import Any
+
+from aws_lambda_powertools.utilities.idempotency import DynamoDBPersistenceLayer, IdempotencyConfig
+from aws_lambda_powertools.utilities.idempotency.exceptions import IdempotencyItemNotFoundError
+from aws_lambda_powertools.utilities.idempotency.persistence.datarecord import STATUS_CONSTANTS
 
 from ..idempotency import KEY_PREFIX, idempotency_data
 from ..models import JsonDict, S3Object
@@ -15,10 +20,19 @@ from .resources import aws_error
 SCAN_VISIBILITY_SECONDS = 5
 
 
+class State(StrEnum):
+    """What the bridge knows about the object."""
+
+    COPIED = "copied"  # a completed idempotency record for this version
+    IN_PROGRESS = "in_progress"  # an invocation holds the copy lock for this version
+    FAILED = "failed"  # in the failure queue
+    UNKNOWN = "unknown"  # nothing known
+
+
 @dataclass
 class StatusReport:
     uri: str
-    state: str  # copied | in_progress | failed | unknown
+    state: State
     version: str | None = None
     hashed_id: str | None = None
     copied_at: str | None = None
@@ -26,7 +40,7 @@ class StatusReport:
     notes: list[str] = field(default_factory=list)
 
     def as_dict(self) -> JsonDict:
-        data: JsonDict = {"object": self.uri, "state": self.state, "version": self.version}
+        data: JsonDict = {"object": self.uri, "state": self.state.value, "version": self.version}
         if self.hashed_id or self.copied_at:
             data |= {"hashedId": self.hashed_id, "copiedAt": self.copied_at}
         if self.failures:
@@ -36,11 +50,11 @@ class StatusReport:
         return data
 
     def text(self) -> str:
-        if self.state == "copied":
+        if self.state is State.COPIED:
             line = f"copied: hashed_id {self.hashed_id} at {self.copied_at}"
-        elif self.state == "in_progress":
+        elif self.state is State.IN_PROGRESS:
             line = "in progress: an invocation holds the copy lock for this version now"
-        elif self.state == "failed":
+        elif self.state is State.FAILED:
             first = self.failures[0]
             line = f"in the failure queue: {first.get('reason')} ({first.get('reasonClass')})"
             if len(self.failures) > 1:
@@ -77,10 +91,10 @@ def object_status(
     obj = S3Object(
         bucket=bucket, key=key, region="", size=head.get("ContentLength"), etag=etag, version_id=version
     )
-    report = StatusReport(uri, "unknown", obj.version)
+    report = StatusReport(uri, State.UNKNOWN, obj.version)
     if table:
         _from_table(report, table, obj, dynamodb)
-        if report.state in {"copied", "in_progress"}:
+        if report.state in {State.COPIED, State.IN_PROGRESS}:
             return report
     else:
         report.notes.append("idempotency table not checked (pass --table or --stack)")
@@ -92,14 +106,6 @@ def object_status(
 
 
 def _from_table(report: StatusReport, table: str, obj: S3Object, client: Any) -> None:
-    from aws_lambda_powertools.utilities.idempotency import (  # noqa: PLC0415
-        DynamoDBPersistenceLayer,
-        IdempotencyConfig,
-    )
-    from aws_lambda_powertools.utilities.idempotency.exceptions import (  # noqa: PLC0415
-        IdempotencyItemNotFoundError,
-    )
-
     identity = idempotency_data(obj)
     if identity is None:
         report.notes.append("the object has neither a version id nor an ETag")
@@ -115,14 +121,14 @@ def _from_table(report: StatusReport, table: str, obj: S3Object, client: Any) ->
     if record is None:
         return
     status = record.status
-    if status == "COMPLETED":
+    if status == STATUS_CONSTANTS["COMPLETED"]:
         stored = record.response_json_as_dict() or {}
-        report.state = "copied"
+        report.state = State.COPIED
         report.hashed_id = stored.get("hashed_id")
         report.copied_at = stored.get("copied_at")
-    elif status == "INPROGRESS":
-        report.state = "in_progress"
-    elif status == "EXPIRED":
+    elif status == STATUS_CONSTANTS["INPROGRESS"]:
+        report.state = State.IN_PROGRESS
+    elif status == STATUS_CONSTANTS["EXPIRED"]:
         report.notes.append("an expired idempotency record exists: copied once, longer ago than the TTL")
 
 
@@ -136,6 +142,6 @@ def _from_queue(report: StatusReport, queue: FailureQueue, bucket: str, key: str
         if messages:
             queue.release([m.receipt_handle for m in messages])
     if report.failures:
-        report.state = "failed"
+        report.state = State.FAILED
     if len(messages) >= limit:
         report.notes.append(f"only the first {limit} queue messages were searched (--scan-limit)")
