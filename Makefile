@@ -28,9 +28,10 @@ lock: ## re-resolve requirements/dev.txt into requirements/dev.lock
 	  .venv-lock/bin/pip freeze --all | grep -v "^pip==" | sort -f; } > requirements/dev.lock
 	rm -rf .venv-lock
 
-lint: setup ## ruff lint and format check
+lint: setup ## ruff lint and format check; every block at complexity B or better (xenon)
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
+	$(BIN)/xenon --max-absolute B layers functions emulator local bench mk
 
 docs: setup ## regenerate the docs' sections derived from code (reason and configuration tables)
 	$(BIN)/python mk/docs.py
