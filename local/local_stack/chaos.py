@@ -206,7 +206,7 @@ def _wistia_figures(emulator: WistiaEmulator, faulted: Counter[str]) -> dict[str
     injected = sum(faulted.values())
     return {
         "Wistia copy requests": paths["/s3_copy"],
-        "Data API lookups (after unanswered copies)": paths["/v1/medias.json"],
+        "Data API lookups (after unanswered copies)": paths["/modern/medias"],
         "faults injected": injected,
         "fault share of copy requests": f"{injected / max(paths['/s3_copy'], 1):.0%}",
         "faults by kind": dict(sorted(faulted.items())),

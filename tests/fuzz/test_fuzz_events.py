@@ -32,7 +32,7 @@ import hypothesis
 import pytest
 from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
-from s3_wistia_bridge.bridge import Bridge, Invocation
+from s3_wistia_bridge.bridge import Bridge, Invocation, Processed
 from s3_wistia_bridge.config import BridgeConfig
 from s3_wistia_bridge.deadline import Deadline
 from s3_wistia_bridge.errors import PermanentFailure, TransientFailure
@@ -399,7 +399,14 @@ class PlannedCopier:
     plan: tuple[str, ...] = ("ok",)
     calls: list[tuple[CopyRequest, str]] = field(default_factory=list)
 
-    def s3_copy(self, request: CopyRequest, deadline: Deadline) -> CopyResult:
+    def s3_copy(
+        self,
+        request: CopyRequest,
+        deadline: Deadline,
+        *,
+        max_sleep: float | None = None,
+        maybe_sent_since: float | None = None,
+    ) -> CopyResult:
         outcome = self.plan[len(self.calls) % len(self.plan)]
         self.calls.append((request, outcome))
         if outcome == "permanent":
@@ -426,16 +433,17 @@ class RecordingSink:
 
 
 class RecordingBridge(Bridge):
-    """The real Bridge; remembers what each (non-raising) `process` call reported."""
+    """The real Bridge; remembers what each `process` call without a transient failure reported."""
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self.reported: list[list[ObjectReport]] = []
 
-    def process(self, items: Iterable[ParsedItem], invocation: Invocation) -> list[ObjectReport]:
-        reports = super().process(items, invocation)
-        self.reported.append(reports)
-        return reports
+    def process(self, items: Iterable[ParsedItem], invocation: Invocation) -> Processed:
+        processed = super().process(items, invocation)
+        if not processed.transient:
+            self.reported.append(processed.reports)
+        return processed
 
 
 def check_request_allowed(request: CopyRequest, obj: S3Object, config: BridgeConfig) -> None:

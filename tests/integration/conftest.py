@@ -12,6 +12,7 @@ from typing import Any
 import boto3
 import pytest
 from s3_wistia_bridge.events import s3_notification
+from s3_wistia_bridge.idempotency import JOURNAL_PREFIX, KEY_PREFIX
 from s3_wistia_bridge.observability import logger
 from wistia_emulator import WistiaEmulator
 
@@ -52,6 +53,14 @@ class Stack:
         return s3_event(key, size=len(body), bucket=bucket, etag=head["ETag"].strip('"'))
 
     def idempotency_items(self) -> list[dict[str, Any]]:
+        """Powertools' records (one per object version), not the journal's entries."""
+        return [item for item in self._table_items() if item["id"]["S"].startswith(f"{KEY_PREFIX}#")]
+
+    def journal_items(self) -> list[dict[str, Any]]:
+        """The journal's "sent at" entries (idempotency.SentJournal)."""
+        return [item for item in self._table_items() if item["id"]["S"].startswith(f"{JOURNAL_PREFIX}#")]
+
+    def _table_items(self) -> list[dict[str, Any]]:
         return list(self.dynamodb.scan(TableName=IDEMPOTENCY_TABLE)["Items"])
 
     def queue_messages(self) -> list[dict[str, Any]]:

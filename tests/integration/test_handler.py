@@ -99,15 +99,18 @@ def test_eventbridge_event_is_copied_using_the_event_region(
 ) -> None:
     app = load_app(stack.env | {"ALLOWED_BUCKETS": "media-uploads-example"})
     event = load_event("eventbridge-object-created.json")
-    key = event["detail"]["object"]["key"]
-    stack.s3.put_object(Bucket=BUCKET, Key=key.replace("+", " "), Body=b"video")
+    key = event["detail"]["object"]["key"].replace("+", " ")  # the sample's key, URL-encoded
+    stack.s3.put_object(Bucket=BUCKET, Key=key, Body=b"video")
+    head = stack.s3.head_object(Bucket=BUCKET, Key=key)
+    event["detail"]["object"] |= {"size": head["ContentLength"], "etag": head["ETag"].strip('"')}
+    del event["detail"]["object"]["version-id"]  # moto's bucket is not versioned
 
     result = invoke(app, event)
 
     assert result["objects"][0]["outcome"] == "copied"
     [request] = s3_copies(stack)
     assert request["form"]["region"] == event["region"]
-    assert request["form"]["source_file"] == key.replace("+", " ")
+    assert request["form"]["source_file"] == key
 
 
 def test_on_failure_record_is_unwrapped_and_its_object_copied(stack: Stack, bridge_app: ModuleType) -> None:

@@ -2,14 +2,16 @@
 
 from __future__ import annotations
 
+import time
 from collections.abc import Iterator
+from datetime import UTC, datetime
 from typing import Any
 
 import pytest
 from s3_wistia_bridge.deadline import Deadline
 from s3_wistia_bridge.errors import PermanentFailure, TransientFailure
 from s3_wistia_bridge.models import CopyRequest
-from s3_wistia_bridge.wistia import WistiaClient
+from s3_wistia_bridge.wistia import WistiaClient, _is_candidate
 from wistia_emulator import FaultRule, WistiaEmulator
 
 from .faults import fail_requests
@@ -152,7 +154,7 @@ def test_an_unanswered_copy_that_created_the_media_is_found_not_sent_again(
 
     [media] = wistia.medias()
     assert (result.hashed_id, result.recovered) == (media["hashed_id"], True)
-    assert [r["path"] for r in wistia.requests()] == ["/s3_copy", "/v1/medias.json"]
+    assert [r["path"] for r in wistia.requests()] == ["/s3_copy", "/modern/medias"]
 
 
 def test_an_unanswered_copy_that_created_nothing_is_sent_again(wistia: WistiaEmulator) -> None:
@@ -162,17 +164,24 @@ def test_an_unanswered_copy_that_created_nothing_is_sent_again(wistia: WistiaEmu
 
     [media] = wistia.medias()
     assert (result.hashed_id, result.recovered) == (media["hashed_id"], False)
-    assert [r["path"] for r in wistia.requests()] == ["/s3_copy", "/v1/medias.json", "/s3_copy"]
+    assert [r["path"] for r in wistia.requests()] == ["/s3_copy", "/modern/medias", "/s3_copy"]
 
 
-def test_the_lookup_is_scoped_to_the_media_name_and_project(wistia: WistiaEmulator) -> None:
+def test_the_lookup_is_scoped_to_the_media_name_and_folder(wistia: WistiaEmulator) -> None:
     wistia.add_rule(FaultRule(action="drop_after_processing", times=1))
     routed = CopyRequest(**{**REQUEST.__dict__, "project_id": "proj42"})
 
     ambiguous_client(wistia).s3_copy(routed, Deadline.after(30))
 
-    [lookup] = [r for r in wistia.requests() if r["path"] == "/v1/medias.json"]
-    assert lookup["query"] == {"name": "a.mp4", "project_id": "proj42"}
+    [lookup] = [r for r in wistia.requests() if r["path"] == "/modern/medias"]
+    # List Media of the current Data API: folders were called projects (folder_id, not project_id).
+    assert lookup["query"] == {
+        "name": "a.mp4",
+        "folder_id": "proj42",
+        "sort_by": "created",
+        "sort_direction": "0",
+        "per_page": "100",
+    }
     assert lookup["auth"] == "valid"
 
 
@@ -197,13 +206,90 @@ def test_two_candidate_medias_are_a_permanent_ambiguity_not_a_guess(wistia: Wist
     assert len(wistia.medias()) == 2  # nothing more was sent
 
 
-def test_a_failed_lookup_sends_the_copy_again_rather_than_risk_losing_the_video(
-    wistia: WistiaEmulator,
-) -> None:
+def test_a_failed_lookup_never_sends_the_copy_again_blind(wistia: WistiaEmulator) -> None:
+    """A second POST could be a second media: a transient failure instead, and a later delivery
+    (with the idempotency journal) asks the Data API again before sending anything."""
     wistia.add_rule(FaultRule(action="drop_after_processing", times=1))
     unreachable_api = "http://127.0.0.1:9"  # discard port: connection refused
 
-    result = client(wistia, [], api_url=unreachable_api).s3_copy(REQUEST, Deadline.after(30))
+    with pytest.raises(TransientFailure) as raised:
+        client(wistia, [], api_url=unreachable_api).s3_copy(REQUEST, Deadline.after(30))
 
-    assert result.recovered is False
-    assert len(wistia.medias()) == 2  # the documented trade-off: a duplicate, never a loss
+    assert raised.value.reason == "wistia_lookup_failed"
+    assert "ConnectionError" in raised.value.message
+    assert len(wistia.medias()) == 1
+
+
+IN_FOLDER = CopyRequest(
+    bucket="media-uploads-example",
+    source_file="videos/a.mp4",
+    region="us-east-1",
+    name="a.mp4",
+    project_id="ourfolder1",
+)
+
+
+def test_an_earlier_invocations_media_is_adopted_without_sending_again(wistia: WistiaEmulator) -> None:
+    since = time.time()
+    first = client(wistia, []).s3_copy(IN_FOLDER, Deadline.after(30))
+
+    again = client(wistia, [], api_url=wistia.url).s3_copy(
+        IN_FOLDER, Deadline.after(30), maybe_sent_since=since
+    )
+
+    assert (again.recovered, again.hashed_id) == (True, first.hashed_id)
+    assert len(wistia.medias()) == 1
+    assert [r["path"] for r in wistia.requests()].count("/s3_copy") == 1
+
+
+def test_a_same_named_media_in_another_folder_is_never_adopted(wistia: WistiaEmulator) -> None:
+    since = time.time()
+    client(wistia, []).s3_copy(_in("otherfolder"), Deadline.after(30))
+
+    again = client(wistia, [], api_url=wistia.url).s3_copy(
+        IN_FOLDER, Deadline.after(30), maybe_sent_since=since
+    )
+
+    assert again.recovered is False
+    assert len(wistia.medias()) == 2
+
+
+def test_nothing_earlier_than_the_earlier_request_is_adopted(wistia: WistiaEmulator) -> None:
+    client(wistia, []).s3_copy(IN_FOLDER, Deadline.after(30))  # an older upload of the same name
+
+    again = client(wistia, [], api_url=wistia.url).s3_copy(
+        IN_FOLDER, Deadline.after(30), maybe_sent_since=time.time() + 60
+    )
+
+    assert again.recovered is False
+    assert len(wistia.medias()) == 2
+
+
+def _in(folder: str) -> CopyRequest:
+    return CopyRequest(
+        bucket=IN_FOLDER.bucket,
+        source_file=IN_FOLDER.source_file,
+        region=IN_FOLDER.region,
+        name=IN_FOLDER.name,
+        project_id=folder,
+    )
+
+
+@pytest.mark.parametrize(
+    ("media", "adopted"),
+    [
+        ({"name": "a.mp4", "created": "2030-01-01T00:00:00Z", "folder": {"hashedId": "ourfolder1"}}, True),
+        ({"name": "a.mp4", "created": "2030-01-01T00:00:00Z", "folder": {"hashed_id": "ourfolder1"}}, True),
+        ({"name": "a.mp4", "created": "2030-01-01T00:00:00Z", "project": {"hashed_id": "ourfolder1"}}, True),
+        ({"name": "a.mp4", "created": "2030-01-01T00:00:00Z", "folder": {"hashed_id": "elsewhere1"}}, False),
+        ({"name": "a.mp4", "created": "2030-01-01T00:00:00Z", "folder": None}, False),
+        ({"name": "b.mp4", "created": "2030-01-01T00:00:00Z", "folder": {"hashed_id": "ourfolder1"}}, False),
+        ({"name": "a.mp4", "created": "2001-01-01T00:00:00Z", "folder": {"hashed_id": "ourfolder1"}}, False),
+        ({"name": "a.mp4", "created": "yesterday", "folder": {"hashed_id": "ourfolder1"}}, False),
+        ("not a media", False),
+    ],
+)
+def test_a_listed_media_is_ours_only_with_the_same_name_folder_and_age(media: Any, adopted: bool) -> None:
+    """Whatever filters the Data API applied (or ignored), the client checks each media itself."""
+    since = datetime(2029, 1, 1, tzinfo=UTC).timestamp()
+    assert _is_candidate(media, IN_FOLDER, since) is adopted

@@ -62,7 +62,6 @@ def test_minimal_environment_gives_documented_defaults(make_config):
     assert config.presigned_url_hours == 6
     assert config.object_metadata is False
     assert config.write_back_tag_key is None
-    assert config.reads_objects is False
 
 
 def test_default_extensions_cover_wistia_documented_formats():
@@ -604,17 +603,3 @@ def test_write_back_tag_key_that_is_no_s3_tag_key_is_an_error_naming_the_variabl
 @pytest.mark.parametrize("key", ["aws:wistia", "AWS:id"])
 def test_write_back_tag_key_in_the_reserved_aws_namespace_is_an_error(key):
     assert "reserves" in config_error(WRITE_BACK_TAG_KEY=key)
-
-
-@pytest.mark.parametrize(
-    ("overrides", "reads"),
-    [
-        ({}, False),
-        ({"COPY_MODE": "url_import"}, True),
-        ({"OBJECT_METADATA": "true"}, True),
-        ({"WRITE_BACK_TAG_KEY": "wistia"}, True),
-        ({"OBJECT_METADATA": "false", "WRITE_BACK_TAG_KEY": ""}, False),
-    ],
-)
-def test_the_bridge_calls_s3_itself_only_when_an_option_needs_it(overrides, reads):
-    assert build_config(**overrides).reads_objects is reads

@@ -154,8 +154,35 @@ def test_eventbridge_object_created_gives_one_object_with_every_field():
         sequencer="00617F08299329D189",
         event_name="ObjectCreated:PutObject",
         event_id="17793124-05d4-b198-2fde-7ededc63b103",
+        raw_key="videos/launch+teaser.mp4",  # EventBridge keys may be raw: S3 is asked which exists
     )
     assert obj.source_event == event
+
+
+@pytest.mark.parametrize(
+    ("key", "decoded", "raw_key"),
+    [
+        ("videos/plain.mp4", "videos/plain.mp4", None),
+        ("videos/a+b.mp4", "videos/a b.mp4", "videos/a+b.mp4"),
+        ("videos/100%25.mp4", "videos/100%.mp4", "videos/100%25.mp4"),
+        ("videos/50%off.mp4", "videos/50%off.mp4", None),  # not an escape: the key itself
+        ("videos/%ff.mp4", "videos/%ff.mp4", None),  # not UTF-8 once decoded: the key itself
+    ],
+)
+def test_an_eventbridge_key_keeps_its_raw_form_when_decoding_changes_it(key, decoded, raw_key):
+    event = read_event("eventbridge-object-created.json")
+    event["detail"]["object"]["key"] = key
+    obj = only_object(event)
+    assert (obj.key, obj.raw_key) == (decoded, raw_key)
+    assert [candidate.key for candidate in obj.key_candidates()] == (
+        [raw_key, decoded] if raw_key else [decoded]
+    )
+
+
+def test_a_notification_key_is_decoded_once_and_keeps_no_raw_form():
+    [obj] = parse_event(read_event("s3-key-plus-and-space.json"))
+    assert isinstance(obj, S3Object)
+    assert obj.raw_key is None
 
 
 def test_eventbridge_region_comes_from_the_event():

@@ -7,8 +7,10 @@ Outcomes:
 - skipped: not an object creation (S3 test event, deletions);
 - permanent failure: a failure record goes to the failure queue and the invocation succeeds,
   so Lambda does not retry what cannot succeed;
-- transient failure: after every object of the event has been tried, TransientFailure is
-  raised so Lambda's retries and then its on-failure destination take over.
+- transient failure: reported once every object of the event was tried; the entry point hands
+  it to the delivery's retries (runtime.py): the message's visibility backoff and then the
+  dead-letter queue (buffered), or Lambda's async retries and then its on-failure destination
+  (direct).
 
 Options on the way: OBJECT_METADATA reads the object's x-amz-meta-wistia-* (HeadObject) before
 routing; COPY_MODE=url_import sends a presigned GET URL instead of bucket and key; and
@@ -21,8 +23,11 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import Any, NamedTuple, Protocol
 
+from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
+
 from .config import BridgeConfig, CopyMode
 from .deadline import Deadline
+from .delivery import RetryQueue
 from .errors import PermanentFailure, TransientFailure
 from .events import ParsedItem
 from .failures import failure_record, malformed_record
@@ -32,7 +37,7 @@ from .models import CopyRequest, JsonDict, MalformedEvent, ObjectReport, Outcome
 from .observability import count, count_by, logger
 from .reasons import FailureReason
 from .routing import copy_request
-from .s3_objects import CredentialFacts, TagWrite, error_code, presign_lifetime_warning
+from .s3_objects import CredentialFacts, ObjectHead, TagWrite, error_code, presign_lifetime_warning
 from .validation import Reason, Rejection, validate
 
 
@@ -47,6 +52,8 @@ class ObjectStore(Protocol):
 
     def credential_facts(self) -> CredentialFacts | None: ...
 
+    def head(self, obj: S3Object) -> ObjectHead | None: ...
+
     def head_metadata(self, obj: S3Object) -> dict[str, str] | None: ...
 
     def tag(self, obj: S3Object, key: str, value: str) -> TagWrite: ...
@@ -56,6 +63,30 @@ class Invocation(NamedTuple):
     deadline: Deadline
     request_id: str | None = None
     function_arn: str | None = None
+    # The longest backoff worth sleeping through in this invocation; None: what the deadline
+    # allows. A queue retries later for free, so buffered delivery sleeps little.
+    max_sleep: float | None = None
+
+
+class Processed(NamedTuple):
+    """Every item's report, and the transient failures among them (to retry later)."""
+
+    reports: list[ObjectReport]
+    transient: list[TransientFailure]
+
+    def failure(self) -> TransientFailure | None:
+        """One failure standing for all the transient ones, or None when there were none."""
+        if len(self.transient) <= 1:
+            return self.transient[0] if self.transient else None
+        first = self.transient[0]
+        waits = [failure.retry_after for failure in self.transient if failure.retry_after is not None]
+        return TransientFailure(
+            first.reason,
+            f"{len(self.transient)} objects failed transiently; first: {first.message}",
+            http_status=first.http_status,
+            attempts=first.attempts,
+            retry_after=max(waits) if waits else None,
+        )
 
 
 class Bridge:
@@ -64,39 +95,42 @@ class Bridge:
         config: BridgeConfig,
         copier: Copier,
         failures: FailureSink,
+        *,
         idempotency: IdempotentCopier | None = None,
         objects: ObjectStore | None = None,
+        retries: RetryQueue | None = None,
     ) -> None:
         self.config = config
         self._copier = copier
         self._failures = failures
         self._idempotency = idempotency
         self._objects = objects
+        self._retries = retries
         self._lifetime_checked = False
 
     def register_lambda_context(self, context: Any) -> None:
         if self._idempotency is not None:
             self._idempotency.register_lambda_context(context)
 
-    def process(self, items: Iterable[ParsedItem], invocation: Invocation) -> list[ObjectReport]:
-        """Every item gets its outcome; transient failures are raised once all were tried."""
-        reports: list[ObjectReport] = []
-        transient: list[TransientFailure] = []
+    def retry_later(self, record: SQSRecord, seconds: int) -> None:
+        """Buffered delivery: the message comes back in `seconds` (without a queue adapter, after the
+        queue's own visibility timeout)."""
+        if self._retries is not None:
+            self._retries.delay(record, seconds)
+
+    def process(self, items: Iterable[ParsedItem], invocation: Invocation) -> Processed:
+        """Every item gets its outcome, also after another one failed transiently."""
+        processed = Processed([], [])
         for item in items:
             try:
-                reports.append(self._process_one(item, invocation))
+                processed.reports.append(self._process_one(item, invocation))
             except TransientFailure as failure:
-                transient.append(failure)
-        if transient:
-            if len(transient) == 1:
-                raise transient[0]
-            raise TransientFailure(
-                transient[0].reason,
-                f"{len(transient)} objects failed transiently; first: {transient[0].message}",
-                http_status=transient[0].http_status,
-                attempts=transient[0].attempts,
-            )
-        return reports
+                processed.transient.append(failure)
+                uri = item.uri if isinstance(item, S3Object) else None
+                processed.reports.append(
+                    ObjectReport(Outcome.TRANSIENT_FAILURE, uri, failure.reason.value, failure.message)
+                )
+        return processed
 
     def _process_one(self, item: ParsedItem, invocation: Invocation) -> ObjectReport:
         if isinstance(item, MalformedEvent):
@@ -116,25 +150,48 @@ class Bridge:
         return ObjectReport(Outcome.SKIPPED, None, item.reason, item.detail)
 
     def _copy(self, obj: S3Object, invocation: Invocation) -> ObjectReport:
-        rejection = validate(obj, self.config)
-        if rejection is not None:
-            return self._rejected(obj, rejection)
         try:
+            chosen = self._choose_key(obj)
+            if isinstance(chosen, Rejection):
+                return self._rejected(obj, chosen)
+            obj = chosen
             prepared = self._prepare(obj)
             if isinstance(prepared, Rejection):
                 return self._rejected(obj, prepared)
             request = prepared
-            outcome = self._copy_once(obj, request, invocation.deadline)
+            outcome = self._copy_once(obj, request, invocation)
         except PermanentFailure as failure:
             return self._permanent(obj, failure, invocation)
         except TransientFailure as failure:
-            logger.warning("transient failure: Lambda will retry", **failure.log_fields())
+            logger.warning("transient failure: to be retried", **failure.log_fields())
             count("TransientFailure")
             raise
         report = self._copied(obj, request, outcome)
         if self.config.write_back_tag_key:
             self._write_back(obj, self.config.write_back_tag_key, outcome.result.hashed_id)
         return report
+
+    def _choose_key(self, obj: S3Object) -> S3Object | Rejection:
+        """The allowed object the event announced: when its key could be meant encoded or decoded,
+        the one S3 has with the event's size and ETag (HeadObject), else the first rule broken."""
+        candidates = obj.key_candidates()
+        verdicts = [(candidate, validate(candidate, self.config)) for candidate in candidates]
+        allowed = [candidate for candidate, rejection in verdicts if rejection is None]
+        if not allowed:  # the decoded key's rule, as for any other event
+            return next(rejection for _, rejection in reversed(verdicts) if rejection is not None)
+        return allowed[0] if len(candidates) == 1 else self._existing(allowed, candidates)
+
+    def _existing(self, allowed: list[S3Object], candidates: tuple[S3Object, ...]) -> S3Object | Rejection:
+        found = [candidate for candidate in allowed if _announced(self._store().head(candidate), candidate)]
+        if not found:
+            return Rejection(
+                Reason.OBJECT_MISSING,
+                f"neither {candidates[0].key!r} (as the event wrote it) nor {candidates[1].key!r} "
+                "(URL-decoded) exists with the event's size and ETag: nothing to copy",
+            )
+        if len(found) > 1:
+            logger.warning("both the raw and the decoded key exist: the raw one is copied", key=found[0].key)
+        return found[0]
 
     def _copied(self, obj: S3Object, request: CopyRequest, outcome: CopyOutcome) -> ObjectReport:
         result = outcome.result
@@ -248,10 +305,11 @@ class Bridge:
         count("PermanentFailure")
         return ObjectReport(Outcome.PERMANENT_FAILURE, obj.uri, failure.reason.value, failure.message)
 
-    def _copy_once(self, obj: S3Object, request: CopyRequest, deadline: Deadline) -> CopyOutcome:
+    def _copy_once(self, obj: S3Object, request: CopyRequest, invocation: Invocation) -> CopyOutcome:
         if self._idempotency is None:
-            return CopyOutcome(self._copier.s3_copy(request, deadline), duplicate=False, copied_at=None)
-        return self._idempotency.copy(obj, request, deadline)
+            result = self._copier.s3_copy(request, invocation.deadline, max_sleep=invocation.max_sleep)
+            return CopyOutcome(result, duplicate=False, copied_at=None)
+        return self._idempotency.copy(obj, request, invocation.deadline, max_sleep=invocation.max_sleep)
 
     def _record(self, record: JsonDict) -> None:
         """Put a failure record on the queue; when the queue is unreachable, say so and raise."""
@@ -259,7 +317,7 @@ class Bridge:
             self._failures.send(record)
         except TransientFailure as failure:
             logger.error(
-                "could not write the failure record: Lambda will retry the event",
+                "could not write the failure record: the event will be retried",
                 **failure.log_fields(),
                 record_reason=record["reason"],
             )
@@ -277,6 +335,10 @@ class Bridge:
         )
         count("PermanentFailure")
         return ObjectReport(Outcome.PERMANENT_FAILURE, None, FailureReason.MALFORMED_EVENT.value, item.detail)
+
+
+def _announced(head: ObjectHead | None, obj: S3Object) -> bool:
+    return head is not None and head.matches(obj)
 
 
 def _correlation_id(obj: S3Object) -> str:

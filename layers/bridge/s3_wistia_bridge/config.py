@@ -500,11 +500,6 @@ class BridgeConfig(NamedTuple):
     object_metadata: bool
     write_back_tag_key: str | None
 
-    @property
-    def reads_objects(self) -> bool:
-        """Whether the bridge itself calls S3 for the objects (presign, metadata, tags)."""
-        return self.copy_mode is CopyMode.URL_IMPORT or self.object_metadata or bool(self.write_back_tag_key)
-
     @classmethod
     def from_environ(cls, env: Mapping[str, str]) -> BridgeConfig:
         """Build the configuration from the environment (docs/configuration.md lists it)."""

@@ -32,7 +32,19 @@ class _CopyFailure(Exception):
 class TransientFailure(_CopyFailure):
     """Worth retrying later: Wistia busy or down, the network, the invocation out of time.
 
-    The function lets it escape (direct delivery: Lambda retries it, then the failure queue)."""
+    `retry_after`: how long Wistia asked to wait (Retry-After), when it did."""
+
+    def __init__(
+        self,
+        reason: FailureReason,
+        message: str,
+        *,
+        http_status: int | None = None,
+        attempts: int = 0,
+        retry_after: float | None = None,
+    ):
+        super().__init__(reason, message, http_status=http_status, attempts=attempts)
+        self.retry_after = retry_after
 
 
 class PermanentFailure(_CopyFailure):

@@ -171,6 +171,7 @@ def _parse_eventbridge(event: JsonDict) -> ParsedItem:
         event_name=f"ObjectCreated:{reason}" if isinstance(reason, str) else "ObjectCreated",
         event_id=event_id if isinstance(event_id, str) else None,
         source_event=event,
+        encoding_known=False,
     )
 
 
@@ -186,20 +187,23 @@ def _object(
     event_name: str,
     event_id: str | None,
     source_event: JsonDict,
+    encoding_known: bool = True,
 ) -> ParsedItem:
-    if not isinstance(raw_key, str):
-        return MalformedEvent("object key is missing or not a string", source_event)
-    if not isinstance(region, str) or not region:
-        return MalformedEvent("event has no region", source_event)
-    if size is not None and (isinstance(size, bool) or not isinstance(size, int) or size < 0):
-        return MalformedEvent(f"object size {size!r} is not a non-negative integer", source_event)
+    """`encoding_known`: S3 notifications URL-encode keys; S3's EventBridge events are not
+    documented to, so there the raw key is kept beside its decoded form (S3Object.raw_key)."""
+    problem = _field_problem(raw_key, region, size)
+    if problem is not None:
+        return MalformedEvent(problem, source_event)
     try:
         key = decode_key(raw_key)
     except UnicodeDecodeError:
-        return MalformedEvent("object key has percent-escapes that are not UTF-8", source_event)
+        if encoding_known:
+            return MalformedEvent("object key has percent-escapes that are not UTF-8", source_event)
+        key = raw_key  # cannot be an encoded key: it is the key itself
     return S3Object(
         bucket=bucket,
         key=key,
+        raw_key=raw_key if not encoding_known and raw_key != key else None,
         region=region,
         size=size,
         etag=_optional_text(etag),
@@ -209,6 +213,16 @@ def _object(
         event_id=event_id,
         source_event=source_event,
     )
+
+
+def _field_problem(raw_key: Any, region: Any, size: Any) -> str | None:
+    if not isinstance(raw_key, str):
+        return "object key is missing or not a string"
+    if not isinstance(region, str) or not region:
+        return "event has no region"
+    if size is not None and (isinstance(size, bool) or not isinstance(size, int) or size < 0):
+        return f"object size {size!r} is not a non-negative integer"
+    return None
 
 
 def _optional_text(value: Any) -> str | None:

@@ -8,7 +8,7 @@ figure 3). S3Object and CopyRequest stay dataclasses: each keeps a field out of 
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from enum import StrEnum
 from typing import Any, NamedTuple
@@ -34,6 +34,9 @@ class S3Object:
     sequencer: str | None = None
     event_name: str = "ObjectCreated:Put"
     event_id: str | None = None
+    # The key exactly as an EventBridge event carried it, when decoding it changes it: AWS does not
+    # document whether those keys are URL-encoded, so the bridge asks S3 which of the two exists.
+    raw_key: str | None = None
     # A replayable event for exactly this object (one S3 record, or the EventBridge event),
     # so a failure record can be fed straight back to the function.
     source_event: JsonDict = field(default_factory=dict, compare=False, repr=False)
@@ -41,6 +44,12 @@ class S3Object:
     @property
     def uri(self) -> str:
         return f"s3://{self.bucket}/{self.key}"
+
+    def key_candidates(self) -> tuple[S3Object, ...]:
+        """This object under each key the event may mean: the raw key first, then the decoded one."""
+        if self.raw_key is None or self.raw_key == self.key:
+            return (self,)
+        return (replace(self, key=self.raw_key, raw_key=None), replace(self, raw_key=None))
 
     @property
     def version(self) -> str | None:

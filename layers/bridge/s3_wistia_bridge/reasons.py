@@ -93,6 +93,20 @@ class FailureReason(StrEnum):
         "the function could not write a failure record",
         "Check the queue and the role's `sqs:SendMessage`; replay.",
     )
+    IDEMPOTENCY_UNAVAILABLE = (
+        "idempotency_unavailable",
+        ReasonClass.TRANSIENT,
+        "the idempotency table could not be read or written, so nothing was sent",
+        "Check DynamoDB's status and the role's `dynamodb:*Item` permissions on the idempotency "
+        "table; replay.",
+    )
+    WISTIA_LOOKUP_FAILED = (
+        "wistia_lookup_failed",
+        ReasonClass.TRANSIENT,
+        "an earlier request for this object may have created the media, and Wistia's Data API could not "
+        "say whether it did: the bridge does not send again without knowing",
+        "Check that the token may read medias (`s3-wistia-bridge doctor`) and Wistia's status; replay.",
+    )
     DUPLICATE_IN_PROGRESS = (
         "duplicate_in_progress",
         ReasonClass.TRANSIENT,

@@ -14,13 +14,16 @@ from .aws import AwsClients
 from .bridge import Bridge, Invocation
 from .config import BridgeConfig
 from .deadline import Deadline
+from .delivery import QUEUE_MAX_SLEEP_SECONDS, SqsRetryQueue, receive_count, retry_delay
+from .errors import TransientFailure
 from .events import is_sqs_batch, parse_event, parse_sqs_body
 from .failure_queue import SqsFailureQueue
-from .idempotency import IdempotentCopier
+from .idempotency import IdempotentCopier, SentJournal
 from .models import JsonDict
 from .observability import count, logger
+from .reasons import FailureReason
 from .s3_objects import S3Objects
-from .wistia import RetryNotice, WistiaClient
+from .wistia import MIN_READ_SECONDS, RetryNotice, WistiaClient
 from .wistia_token import SecretsManagerToken
 
 
@@ -47,18 +50,21 @@ def build_bridge(env: Mapping[str, str], session: boto3.session.Session | None =
             client,
             DynamoDBPersistenceLayer(table_name=config.idempotency_table, boto3_client=aws.dynamodb),
             config.idempotency_ttl_seconds,
+            SentJournal(aws.dynamodb, config.idempotency_table, config.idempotency_ttl_seconds),
         )
     return Bridge(
         config,
         client,
         SqsFailureQueue(config.failure_queue_url, aws),
-        idempotency,
-        S3Objects(aws) if config.reads_objects else None,
+        idempotency=idempotency,
+        objects=S3Objects(aws),  # its client is made on first use: EventBridge keys, opt-in modes
+        retries=SqsRetryQueue(aws),
     )
 
 
 def handle(bridge: Bridge, event: Any, context: Any) -> JsonDict:
-    """Run one invocation; SQS batches report per-message failures instead of raising."""
+    """Run one invocation. Direct delivery raises a transient failure (Lambda's async retries take
+    it); an SQS batch reports each failed message instead, after setting its retry delay."""
     invocation = Invocation(
         deadline=Deadline.from_context(context),
         request_id=getattr(context, "aws_request_id", None),
@@ -67,13 +73,36 @@ def handle(bridge: Bridge, event: Any, context: Any) -> JsonDict:
     bridge.register_lambda_context(context)
     if is_sqs_batch(event):
         return _handle_sqs_batch(bridge, event, context, invocation)
-    reports = bridge.process(parse_event(event), invocation)
-    return {"objects": [report.as_dict() for report in reports]}
+    processed = bridge.process(parse_event(event), invocation)
+    failure = processed.failure()
+    if failure is not None:
+        raise failure
+    return {"objects": [report.as_dict() for report in processed.reports]}
 
 
 def _handle_sqs_batch(bridge: Bridge, event: JsonDict, context: Any, invocation: Invocation) -> JsonDict:
+    invocation = invocation._replace(max_sleep=QUEUE_MAX_SLEEP_SECONDS)
+    # A message is not started without the time for one Wistia attempt: it goes back to the queue.
+    least = bridge.config.connect_timeout_seconds + MIN_READ_SECONDS
+
     def record_handler(record: SQSRecord) -> None:
-        bridge.process(parse_sqs_body(record.body), invocation)
+        if invocation.deadline.remaining() < least:
+            bridge.retry_later(record, 0)
+            raise TransientFailure(
+                FailureReason.DEADLINE_EXHAUSTED, "not started: no time left in the invocation"
+            )
+        failure = bridge.process(parse_sqs_body(record.body), invocation).failure()
+        if failure is not None:
+            seconds = retry_delay(receive_count(record), failure.retry_after)
+            bridge.retry_later(record, seconds)
+            logger.warning(
+                "message left on the ingest queue for a retry",
+                message_id=record.message_id,
+                receive_count=receive_count(record),
+                retry_in_seconds=seconds,
+                reason=failure.reason.value,
+            )
+            raise failure
 
     processor = BatchProcessor(event_type=EventType.SQS, raise_on_entire_batch_failure=False)
     return dict(process_partial_response(event, record_handler, processor, context))

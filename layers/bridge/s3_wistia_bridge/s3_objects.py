@@ -14,7 +14,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from enum import StrEnum
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 from botocore.exceptions import BotoCoreError, ClientError
 
@@ -120,6 +120,41 @@ def error_code(error: BaseException) -> str:
     return type(error).__name__
 
 
+class ObjectHead(NamedTuple):
+    """What HeadObject says of an object: enough to tell it is the one an event announced."""
+
+    size: int | None
+    etag: str | None
+    metadata: dict[str, str]
+
+    def matches(self, obj: S3Object) -> bool:
+        """The event's size and ETag (when it gave them) are this object's."""
+        return (obj.size is None or obj.size == self.size) and (
+            obj.etag is None or obj.etag.strip('"') == self.etag
+        )
+
+
+def raise_unless_missing(error: ClientError, obj: S3Object) -> None:
+    """A HeadObject error as the bridge's failure; returns only when the object is missing."""
+    code = error_code(error)
+    status = error.response.get("ResponseMetadata", {}).get("HTTPStatusCode")
+    kind = classify_error(code, status)
+    if kind is ErrorKind.MISSING:
+        return
+    http_status = status if isinstance(status, int) else None
+    if kind is ErrorKind.DENIED:
+        raise PermanentFailure(
+            FailureReason.S3_ACCESS_DENIED,
+            f"S3 denied HeadObject on {obj.uri} ({code}): grant the function s3:GetObject"
+            " (and s3:GetObjectVersion) on this key; note that without s3:ListBucket S3 also"
+            " answers 403 for an object that no longer exists",
+            http_status=http_status,
+        ) from None
+    raise TransientFailure(
+        FailureReason.S3_UNAVAILABLE, f"HeadObject on {obj.uri} failed ({code})", http_status=http_status
+    ) from None
+
+
 class S3Objects:
     """The bridge's own S3 calls, on the container's clients; one instance per container."""
 
@@ -167,35 +202,28 @@ class S3Objects:
         )
         return CredentialFacts(temporary=bool(credentials.token), seconds_left=seconds_left)
 
-    def head_metadata(self, obj: S3Object) -> dict[str, str] | None:
-        """The object's user metadata (keys lower-cased, no x-amz-meta-); None when it is gone."""
+    def head(self, obj: S3Object) -> ObjectHead | None:
+        """HeadObject of exactly this object version; None when it does not exist (any more)."""
         try:
             head = self._client(obj.region).head_object(**self._params(obj))
         except ClientError as error:
-            code = error_code(error)
-            status = error.response.get("ResponseMetadata", {}).get("HTTPStatusCode")
-            kind = classify_error(code, status)
-            if kind is ErrorKind.MISSING:
-                return None
-            if kind is ErrorKind.DENIED:
-                raise PermanentFailure(
-                    FailureReason.S3_ACCESS_DENIED,
-                    f"S3 denied HeadObject on {obj.uri} ({code}): grant the function s3:GetObject"
-                    " (and s3:GetObjectVersion) on this key; note that without s3:ListBucket S3 also"
-                    " answers 403 for an object that no longer exists",
-                    http_status=status if isinstance(status, int) else None,
-                ) from None
-            raise TransientFailure(
-                FailureReason.S3_UNAVAILABLE,
-                f"HeadObject on {obj.uri} failed ({code})",
-                http_status=status if isinstance(status, int) else None,
-            ) from None
+            raise_unless_missing(error, obj)
+            return None
         except BotoCoreError as error:
             raise TransientFailure(
                 FailureReason.S3_UNAVAILABLE, f"HeadObject on {obj.uri} failed ({type(error).__name__})"
             ) from None
         metadata = head.get("Metadata") or {}
-        return {str(key).lower(): str(value) for key, value in metadata.items()}
+        return ObjectHead(
+            size=head.get("ContentLength"),
+            etag=str(head.get("ETag", "")).strip('"') or None,
+            metadata={str(key).lower(): str(value) for key, value in metadata.items()},
+        )
+
+    def head_metadata(self, obj: S3Object) -> dict[str, str] | None:
+        """The object's user metadata (keys lower-cased, no x-amz-meta-); None when it is gone."""
+        head = self.head(obj)
+        return None if head is None else head.metadata
 
     def tag(self, obj: S3Object, key: str, value: str) -> TagWrite:
         """Set one tag on exactly this object version, keeping the others. Raises boto3's errors."""

@@ -7,11 +7,17 @@ classification, the ambiguity lookup) is one code path for both.
 
 Ambiguous outcomes: after a read timeout, a connection lost once the request was sent, or a 504,
 Wistia may have created the media without telling us. Before sending the copy again the client
-asks Wistia's Data API for medias of that exact name (and project) created since the unanswered
-request: exactly one is taken as ours (no second copy); several cannot be told apart and become
-a permanent `wistia_ambiguous` failure for an operator; none means nothing was created, so the
-copy is sent again. When the lookup itself fails the copy is sent again too: a rare duplicate is
-preferred to a lost video.
+asks the current Data API's List Media for medias of that exact name in the request's folder,
+created since the unanswered request: exactly one is taken as ours (no second copy); several
+cannot be told apart and become a permanent `wistia_ambiguous` failure for an operator; none means
+nothing was created, so the copy is sent again. When the Data API cannot answer, nothing is sent
+again (a second media is as bad as none): a `wistia_lookup_failed` TransientFailure, and a later
+delivery asks again. An earlier invocation that may have sent the request (`maybe_sent_since`,
+from the idempotency journal) gets the same look before the first attempt.
+
+Residual risks, by the Data API's nature: a media of the same name created in the same folder by
+someone else within seconds of the unanswered request is taken as ours; one created before the
+clock-skew allowance, or indexed late by the Data API, is not seen (then the copy is sent again).
 
 Retries are hand-written rather than urllib3's Retry because they must stop at the invocation's
 deadline, honour Retry-After only when it fits in that deadline, and refresh the token on a 401:
@@ -35,7 +41,7 @@ from urllib3.exceptions import ConnectTimeoutError, NewConnectionError
 
 from .deadline import Deadline
 from .errors import PermanentFailure, TransientFailure
-from .models import CopyRequest, CopyResult
+from .models import CopyRequest, CopyResult, JsonDict
 from .reasons import FailureReason
 from .wistia_token import TokenSource
 
@@ -96,7 +102,11 @@ class Retry(NamedTuple):
 
     def failure(self, attempts: int, why_stopped: str = "") -> TransientFailure:
         return TransientFailure(
-            self.reason, self.detail + why_stopped, http_status=self.http_status, attempts=attempts
+            self.reason,
+            self.detail + why_stopped,
+            http_status=self.http_status,
+            attempts=attempts,
+            retry_after=self.retry_after,
         )
 
 
@@ -147,7 +157,7 @@ class WistiaClient:
     ) -> None:
         self._url = f"{base_url.rstrip('/')}/s3_copy"
         self._import_url = f"{base_url.rstrip('/')}/"
-        self._medias_url = f"{api_url.rstrip('/')}/v1/medias.json" if api_url else None
+        self._medias_url = f"{api_url.rstrip('/')}/modern/medias" if api_url else None
         self._tokens = tokens
         self._connect_timeout = connect_timeout
         self._read_timeout = read_timeout
@@ -162,16 +172,28 @@ class WistiaClient:
         self._sleep = sleep
         self._jitter = jitter
 
-    def s3_copy(self, request: CopyRequest, deadline: Deadline) -> CopyResult:
+    def s3_copy(
+        self,
+        request: CopyRequest,
+        deadline: Deadline,
+        *,
+        max_sleep: float | None = None,
+        maybe_sent_since: float | None = None,
+    ) -> CopyResult:
         """The media Wistia created; PermanentFailure or TransientFailure otherwise.
 
         Named after the original endpoint; a request with a `url` is a URL import instead.
+        `max_sleep`: the longest backoff worth waiting inside the invocation (None: as long as the
+        deadline allows); a longer one ends the copy with a TransientFailure to retry later.
+        `maybe_sent_since`: when an earlier invocation may have sent this request (epoch seconds):
+        the Data API is asked first, and nothing is sent again if the media exists.
         """
         budget = _Budget(deadline, self._max_attempts, self._connect_timeout, self._min_read)
         token = self._tokens.token()
+        since = maybe_sent_since  # from then on, a media of this name may be ours
+        found = self._find_created(request, token, since, budget) if since is not None else None
         refreshed = False
-        maybe_sent_since: float | None = None
-        while True:
+        while found is None:
             started = time.time()
             answer = self._attempt(request, token, budget)
             if isinstance(answer, Copied):
@@ -180,15 +202,28 @@ class WistiaClient:
                 token = self._fresh_token(refreshed, budget.attempts)
                 refreshed = True
                 continue
-            if answer.maybe_sent and maybe_sent_since is None:
-                maybe_sent_since = started
-            stopped = self._back_off(answer, budget)
-            if maybe_sent_since is not None:
-                found = self._find_created(request, token, maybe_sent_since, budget)
-                if found is not None:
-                    return found
-            if stopped is not None:
-                raise stopped
+            if answer.maybe_sent and since is None:
+                since = started
+            found = self._after_retry(answer, request, token, budget, since=since, max_sleep=max_sleep)
+        return found
+
+    def _after_retry(
+        self,
+        answer: Retry,
+        request: CopyRequest,
+        token: str,
+        budget: _Budget,
+        *,
+        since: float | None,
+        max_sleep: float | None,
+    ) -> CopyResult | None:
+        """Back off; then the media an earlier request created, if any; else None to try again,
+        or the failure when no attempt may follow."""
+        stopped = self._back_off(answer, budget, max_sleep)
+        found = self._find_created(request, token, since, budget) if since is not None else None
+        if found is None and stopped is not None:
+            raise stopped
+        return found
 
     def _fresh_token(self, refreshed: bool, attempts: int) -> str:
         """After a 401: the secret read again, bypassing the cache (rotation), once per copy."""
@@ -202,11 +237,13 @@ class WistiaClient:
             )
         return self._tokens.token(refresh=True)
 
-    def _back_off(self, answer: Retry, budget: _Budget) -> TransientFailure | None:
+    def _back_off(self, answer: Retry, budget: _Budget, max_sleep: float | None) -> TransientFailure | None:
         """Sleep before the next attempt; or the failure to raise when none may follow."""
         delay = self._delay(budget.attempts, answer.retry_after)
         if budget.out_of_attempts():
             return answer.failure(budget.attempts)
+        if max_sleep is not None and delay > max_sleep:
+            return answer.failure(budget.attempts, f" (a retry in {delay:.1f}s is left to the queue)")
         if not budget.fits_after(delay):
             return answer.failure(budget.attempts, f" (no time left for another attempt after {delay:.1f}s)")
         self._on_retry(RetryNotice(budget.attempts, answer.reason, answer.http_status, delay))
@@ -216,17 +253,18 @@ class WistiaClient:
     def _find_created(
         self, request: CopyRequest, token: str, since: float, budget: _Budget
     ) -> CopyResult | None:
-        """The media an unanswered request created, if Wistia's Data API shows exactly one."""
+        """The media an unanswered request created, if Wistia's Data API shows exactly one; None
+        when it shows none. When the Data API cannot say, nothing may be sent again (it could be a
+        second media): TransientFailure, and a later delivery asks again."""
         medias = self._medias_named(request, token, budget)
-        if medias is None:
-            return None  # cannot tell: send the copy again rather than risk losing the video
-        candidates = [
-            media
-            for media in medias
-            if isinstance(media, dict)
-            and media.get("name") == request.name
-            and _created_since(media.get("created"), since - CLOCK_SKEW_SECONDS)
-        ]
+        if isinstance(medias, str):
+            raise TransientFailure(
+                FailureReason.WISTIA_LOOKUP_FAILED,
+                f"a request for {request.name!r} may have created a media, and the Data API could not "
+                f"say whether it did ({medias})",
+                attempts=budget.attempts,
+            )
+        candidates = [media for media in medias if _is_candidate(media, request, since - CLOCK_SKEW_SECONDS)]
         if len(candidates) > 1:
             raise PermanentFailure(
                 FailureReason.WISTIA_AMBIGUOUS,
@@ -238,14 +276,18 @@ class WistiaClient:
             return None
         return _media_result(candidates[0], budget.attempts)._replace(recovered=True)
 
-    def _medias_named(self, request: CopyRequest, token: str, budget: _Budget) -> list[Any] | None:
-        """The Data API's medias of the request's name (and project); None when it cannot say."""
+    def _medias_named(self, request: CopyRequest, token: str, budget: _Budget) -> list[Any] | str:
+        """List Media of the current Data API: the request's name in its folder, newest first
+        (https://docs.wistia.com/reference/get_medias). A str says why there is no answer."""
         read_timeout = budget.read_timeout(self._read_timeout)
-        if self._medias_url is None or read_timeout is None:
-            return None
-        params = {"name": request.name}
+        if self._medias_url is None:
+            return "no Data API URL is configured"
+        if read_timeout is None:
+            return "no time left in the invocation to ask"
+        # Folders were called projects: the Upload API's project_id is the folder's hashed id.
+        params = {"name": request.name, "sort_by": "created", "sort_direction": "0", "per_page": "100"}
         if request.project_id:
-            params["project_id"] = request.project_id
+            params["folder_id"] = request.project_id
         try:
             response = self._session.get(
                 self._medias_url,
@@ -254,10 +296,10 @@ class WistiaClient:
                 timeout=(self._connect_timeout, read_timeout),
                 allow_redirects=False,
             )
-        except requests.RequestException:
-            return None
+        except requests.RequestException as error:
+            return type(error).__name__
         medias = _json(response) if response.status_code == 200 else None
-        return medias if isinstance(medias, list) else None
+        return medias if isinstance(medias, list) else f"HTTP {response.status_code}"
 
     def _attempt(self, request: CopyRequest, token: str, budget: _Budget) -> Answer:
         budget.attempts += 1
@@ -403,6 +445,27 @@ def _may_have_been_sent(error: requests.RequestException) -> bool:
     cause = error.args[0] if error.args else None
     cause = getattr(cause, "reason", cause)  # urllib3's MaxRetryError wraps the real cause
     return not isinstance(cause, NewConnectionError | ConnectTimeoutError)
+
+
+def _is_candidate(media: Any, request: CopyRequest, since: float) -> bool:
+    """Possibly the media this request created: same name, created since, and in the request's
+    folder (a same-named media elsewhere is never adopted, whatever filters the API applied)."""
+    return (
+        isinstance(media, dict)
+        and media.get("name") == request.name
+        and _created_since(media.get("created"), since)
+        and (request.project_id is None or _folder_id(media) == request.project_id)
+    )
+
+
+def _folder_id(media: JsonDict) -> str | None:
+    """The media's folder hashed id: `folder.hashedId` in the current Data API's schema,
+    `project.hashed_id` in the legacy one (both spellings accepted for either)."""
+    folder = media.get("folder") or media.get("project")
+    if not isinstance(folder, dict):
+        return None
+    hashed_id = folder.get("hashedId", folder.get("hashed_id"))
+    return hashed_id if isinstance(hashed_id, str) else None
 
 
 def _created_since(created: Any, since: float) -> bool:
