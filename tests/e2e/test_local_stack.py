@@ -6,7 +6,7 @@ from __future__ import annotations
 import json
 import os
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from typing import Any
 
 import pytest
@@ -15,6 +15,8 @@ from local_stack.observe import wait_for
 from s3_wistia_bridge.operator.cli import main as cli
 from wistia_emulator import FaultRule
 
+from .support import VIDEO, copies_of, eventually
+
 pytestmark = [
     pytest.mark.e2e,
     pytest.mark.skipif(
@@ -22,12 +24,13 @@ pytestmark = [
         reason="needs the ministack and SAM venvs and a sam build: run `make e2e`",
     ),
 ]
-VIDEO = b"\x00\x00\x00\x18ftypmp42" + bytes(1024)
 
 
 @pytest.fixture(scope="module")
 def stack() -> Iterator[LocalStack]:
-    with LocalStack("e2e") as local:
+    # Lambda's asynchronous invocation, as before the ingest queue (Delivery=buffered, the
+    # default, is tests/e2e/test_buffered.py).
+    with LocalStack("e2e", parameters={"Delivery": "direct"}) as local:
         yield local
 
 
@@ -36,17 +39,6 @@ def wistia(stack: LocalStack) -> Any:
     assert stack.emulator is not None
     stack.emulator.reset_faults()
     return stack.emulator
-
-
-def eventually(condition: Callable[[], bool], timeout: float = 60) -> None:
-    deadline = time.monotonic() + timeout
-    while not condition():
-        assert time.monotonic() < deadline, "not reached in time"
-        time.sleep(0.25)
-
-
-def copies_of(wistia: Any, key: str) -> list[dict[str, Any]]:
-    return [r for r in wistia.requests() if r["path"] == "/s3_copy" and r["form"]["source_file"] == key]
 
 
 def test_an_uploaded_video_is_copied_once_with_the_buckets_region_and_project(
@@ -159,7 +151,12 @@ def test_a_duplicate_delivery_to_the_deployed_function_is_absorbed(stack: LocalS
 
 @pytest.fixture(scope="module")
 def url_import_stack() -> Iterator[LocalStack]:
-    parameters = {"CopyMode": "url_import", "PresignedUrlHours": "1", "WriteBackTagKey": "wistia-hashed-id"}
+    parameters = {
+        "Delivery": "direct",
+        "CopyMode": "url_import",
+        "PresignedUrlHours": "1",
+        "WriteBackTagKey": "wistia-hashed-id",
+    }
     with LocalStack("e2e-url", parameters=parameters) as local:
         yield local
 

@@ -45,6 +45,16 @@ EXISTING_BUCKET = {
     "ExistingBucketName": "media",
     "WistiaSecretArn": SECRET_ARN,
 }
+# Delivery=buffered is the default; these name the four combinations explicitly.
+BUFFERED_NEW = {**NEW_BUCKET, "Delivery": "buffered"}
+BUFFERED_EXISTING = {**EXISTING_BUCKET, "Delivery": "buffered"}
+DIRECT_NEW = {**NEW_BUCKET, "Delivery": "direct"}
+DIRECT_EXISTING = {**EXISTING_BUCKET, "Delivery": "direct"}
+EVERY_MODE = pytest.mark.parametrize(
+    "params",
+    [BUFFERED_NEW, BUFFERED_EXISTING, DIRECT_NEW, DIRECT_EXISTING],
+    ids=["buffered-new-bucket", "buffered-existing-bucket", "direct-new-bucket", "direct-existing-bucket"],
+)
 BRIDGE_METRICS = {
     "ObjectCopied",
     "ObjectRejected",
@@ -153,6 +163,9 @@ class Template:
             position = int(self.value(index))
             assert position < len(values), f"Fn::Select {position} out of range of {values}"
             return values[position]
+        if key == "Fn::FindInMap":
+            name, top, second = (str(self.value(item)) for item in arg)
+            return self.template["Mappings"][name][top][second]
         if key == "Fn::Sub":
             text, variables = _sub_arguments(arg)
             bound = {name: self.value(item) for name, item in variables.items()}
@@ -248,29 +261,43 @@ def java_full_match(pattern: str, value: str) -> bool:
 # ---------------------------------------------------------------- asynchronous invocation
 
 
-def test_lambda_retries_an_event_twice_then_sends_it_to_the_failure_queue():
-    invoke = load()["Resources"]["IngestFunction"]["Properties"]["EventInvokeConfig"]
+def test_direct_lambda_retries_an_event_twice_then_sends_it_to_the_failure_queue():
+    resource = load()["Resources"]["IngestFunctionEventInvokeConfig"]
+    assert resource["Condition"] == "Direct"
+    invoke = resource["Properties"]
+    assert invoke["Qualifier"] == "$LATEST"
     assert invoke["MaximumRetryAttempts"] == 2
     assert invoke["MaximumEventAgeInSeconds"] == {"Ref": "MaxEventAgeSeconds"}
     assert invoke["DestinationConfig"]["OnFailure"] == {
-        "Type": "SQS",
-        "Destination": {"Fn::GetAtt": ["FailureQueue", "Arn"]},
+        "Destination": {"Fn::GetAtt": ["FailureQueue", "Arn"]}
     }
     age = load()["Parameters"]["MaxEventAgeSeconds"]
     assert (age["MinValue"], age["MaxValue"]) == (60, 21600)  # Lambda's own bounds
+    # Not SAM's EventInvokeConfig property, which cannot be conditional.
+    assert "EventInvokeConfig" not in load()["Resources"]["IngestFunction"]["Properties"]
 
 
-def test_translated_event_invoke_config_targets_the_failure_queue_on_latest():
-    resources = translate(NEW_BUCKET)["Resources"]
-    configs = [r for r in resources.values() if r["Type"] == "AWS::Lambda::EventInvokeConfig"]
-    assert len(configs) == 1
-    properties = configs[0]["Properties"]
-    assert properties["FunctionName"] == {"Ref": "IngestFunction"}
-    assert properties["MaximumRetryAttempts"] == 2
-    assert properties["DestinationConfig"]["OnFailure"]["Destination"] == {
-        "Fn::GetAtt": ["FailureQueue", "Arn"]
-    }
-    assert not any(r["Type"] == "AWS::SQS::Queue" and name != "FailureQueue" for name, r in resources.items())
+@EVERY_MODE
+def test_translated_invocation_wiring_is_the_one_of_the_delivery_mode(params):
+    translated = translate(params)
+    template = Template(translated, params)
+    active = {name: r for name, r in translated["Resources"].items() if template.active(name)}
+    configs = [r for r in active.values() if r["Type"] == "AWS::Lambda::EventInvokeConfig"]
+    mappings = [r for r in active.values() if r["Type"] == "AWS::Lambda::EventSourceMapping"]
+    queues = {name for name, r in active.items() if r["Type"] == "AWS::SQS::Queue"}
+    if params["Delivery"] == "direct":
+        (config,) = configs
+        assert config["Properties"]["FunctionName"] == {"Ref": "IngestFunction"}
+        assert config["Properties"]["DestinationConfig"]["OnFailure"]["Destination"] == {
+            "Fn::GetAtt": ["FailureQueue", "Arn"]
+        }
+        assert mappings == []
+        assert queues == {"FailureQueue"}
+    else:
+        assert configs == []
+        (mapping,) = mappings
+        assert mapping["Properties"]["EventSourceArn"] == {"Fn::GetAtt": ["IngestQueue", "Arn"]}
+        assert queues == {"FailureQueue", "IngestQueue"}
 
 
 def test_failure_queue_is_encrypted_keeps_failures_14_days_and_refuses_plain_http():
@@ -288,6 +315,7 @@ def test_failure_queue_is_encrypted_keeps_failures_14_days_and_refuses_plain_htt
 
 
 def test_every_variable_the_function_reads_is_wired_and_nothing_else():
+    """The delivery mode is not among them: the function reads it from each event's shape."""
     variables = load()["Resources"]["IngestFunction"]["Properties"]["Environment"]["Variables"]
     assert set(variables) == function_environment_contract()
 
@@ -332,6 +360,7 @@ def test_each_parameter_has_its_variables_default_and_bounds(variable: Variable)
                 variable.parse.check(variable.name, str(refused))
 
 
+@pytest.mark.parametrize("delivery", ["buffered", "direct"])
 @pytest.mark.parametrize(
     ("params", "bucket"),
     [
@@ -341,13 +370,19 @@ def test_each_parameter_has_its_variables_default_and_bounds(variable: Variable)
     ],
     ids=["generated-name", "named-bucket", "existing-bucket"],
 )
-def test_the_function_allows_exactly_the_bucket_that_triggers_it(params, bucket):
-    template = Template(load(), params)
+def test_the_function_allows_exactly_the_bucket_that_triggers_it(params, bucket, delivery):
+    template = Template(load(), {**params, "Delivery": delivery})
     assert template.environment()["ALLOWED_BUCKETS"] == bucket
     assert template.environment()["ALLOWED_REGIONS"] == PSEUDO["AWS::Region"]
     if params["TriggerMode"] == "NewBucket":
         assert template.properties("MediaBucket")["BucketName"] == bucket
-        assert template.properties("S3InvokePermission")["SourceArn"] == f"arn:aws:s3:::{bucket}"
+        if delivery == "direct":
+            source_arn = template.properties("S3InvokePermission")["SourceArn"]
+        else:
+            statements = template.properties("IngestQueuePolicy")["PolicyDocument"]["Statement"]
+            (allow,) = [s for s in statements if s["Effect"] == "Allow"]
+            source_arn = allow["Condition"]["ArnEquals"]["aws:SourceArn"]
+        assert source_arn == f"arn:aws:s3:::{bucket}"
     else:
         pattern = json.loads(template.properties("ExistingBucketRule")["EventPattern"])
         assert pattern["detail"]["bucket"]["name"] == [bucket]
@@ -462,8 +497,21 @@ def test_parameter_patterns_accept_good_values_and_reject_bad_ones(parameter, ac
 # ---------------------------------------------------------------- least privilege
 
 
-def test_the_role_may_read_the_one_secret_send_to_the_one_queue_use_the_one_table_and_nothing_else():
-    statements = Template(load(), NEW_BUCKET).role_statements()
+INGEST_QUEUE_GRANTS = {
+    (action, "<IngestQueue.Arn>")
+    for action in (
+        "sqs:ReceiveMessage",
+        "sqs:DeleteMessage",
+        "sqs:GetQueueAttributes",
+        "sqs:GetQueueUrl",
+        "sqs:ChangeMessageVisibility",
+    )
+}
+
+
+@EVERY_MODE
+def test_the_role_may_read_the_one_secret_send_to_the_one_queue_use_the_one_table_and_nothing_else(params):
+    statements = Template(load(), params).role_statements()
     granted = {
         (action, resource)
         for statement in statements
@@ -482,11 +530,22 @@ def test_the_role_may_read_the_one_secret_send_to_the_one_queue_use_the_one_tabl
         ("dynamodb:DeleteItem", "<IdempotencyTable.Arn>"),
         ("xray:PutTraceSegments", "*"),
         ("xray:PutTelemetryRecords", "*"),
-    }
+    } | (INGEST_QUEUE_GRANTS if params["Delivery"] == "buffered" else set()) | (
+        EVENTBRIDGE_KEY_GRANTS if params["TriggerMode"] == "ExistingBucket" else set()
+    )
 
 
-OBJECT_SIDS = {"ReadObjects", "WriteBackTag"}
-READ_ACTIONS = {"s3:GetObject", "s3:GetObjectVersion"}
+# An EventBridge event's key may be raw or encoded: HeadObject decides, and says 404 for the reading
+# that does not exist only with s3:ListBucket on the bucket.
+EVENTBRIDGE_KEY_GRANTS = {
+    ("s3:GetObject", "arn:aws:s3:::media/*"),
+    ("s3:GetObjectVersion", "arn:aws:s3:::media/*"),
+    ("s3:ListBucket", "arn:aws:s3:::media"),
+}
+
+
+OBJECT_SIDS = {"ReadObjects", "TellMissingObjects", "WriteBackTag"}
+READ = {"ReadObjects": {"s3:GetObject", "s3:GetObjectVersion"}, "TellMissingObjects": {"s3:ListBucket"}}
 TAG_ACTIONS = {
     "s3:GetObjectTagging",
     "s3:GetObjectVersionTagging",
@@ -499,15 +558,16 @@ TAG_ACTIONS = {
     ("params", "expected"),
     [
         (NEW_BUCKET, {}),
-        ({**NEW_BUCKET, "CopyMode": "url_import"}, {"ReadObjects": READ_ACTIONS}),
-        ({**EXISTING_BUCKET, "ObjectMetadata": "true"}, {"ReadObjects": READ_ACTIONS}),
+        ({**NEW_BUCKET, "CopyMode": "url_import"}, READ),
+        ({**NEW_BUCKET, "ObjectMetadata": "true"}, READ),
+        (EXISTING_BUCKET, READ),
         ({**NEW_BUCKET, "WriteBackTagKey": "wistia-hashed-id"}, {"WriteBackTag": TAG_ACTIONS}),
         (
             {**EXISTING_BUCKET, "CopyMode": "url_import", "ObjectMetadata": "true", "WriteBackTagKey": "k"},
-            {"ReadObjects": READ_ACTIONS, "WriteBackTag": TAG_ACTIONS},
+            READ | {"WriteBackTag": TAG_ACTIONS},
         ),
     ],
-    ids=["s3-copy", "url-import", "metadata", "write-back", "everything"],
+    ids=["s3-copy", "url-import", "metadata", "eventbridge-keys", "write-back", "everything"],
 )
 def test_object_permissions_exist_only_in_the_modes_that_need_them(params, expected):
     statements = Template(translate(params), params).role_statements()
@@ -542,10 +602,14 @@ def test_object_permissions_cover_only_the_allowed_prefixes_of_the_one_bucket(
 ):
     params = {**params, "WriteBackTagKey": write_back}
     template = Template(load(), params)
-    statements = [s for s in template.role_statements() if s.get("Sid") in OBJECT_SIDS]
+    statements = [
+        s for s in template.role_statements() if s.get("Sid") in OBJECT_SIDS - {"TellMissingObjects"}
+    ]
     assert len(statements) == (2 if write_back else 1)
-    # The same bucket the function is allowed to copy from, and nothing wider.
+    # The same bucket the function is allowed to copy from, and nothing wider; listing its keys only.
     assert template.environment()["ALLOWED_BUCKETS"] == bucket
+    [listing] = [s for s in template.role_statements() if s.get("Sid") == "TellMissingObjects"]
+    assert (listing["Action"], listing["Resource"]) == ("s3:ListBucket", f"arn:aws:s3:::{bucket}")
     for statement in statements:
         assert statement["Effect"] == "Allow"
         resources = as_list(statement["Resource"])
@@ -610,11 +674,19 @@ def _statements(document: Any) -> Iterator[dict[str, Any]]:
 @pytest.mark.parametrize(
     "params",
     [
-        NEW_BUCKET,
-        EXISTING_BUCKET,
+        BUFFERED_NEW,
+        BUFFERED_EXISTING,
+        DIRECT_NEW,
+        DIRECT_EXISTING,
         {**NEW_BUCKET, "CopyMode": "url_import", "ObjectMetadata": "true", "WriteBackTagKey": "k"},
     ],
-    ids=["new-bucket", "existing-bucket", "every-object-permission"],
+    ids=[
+        "buffered-new-bucket",
+        "buffered-existing-bucket",
+        "direct-new-bucket",
+        "direct-existing-bucket",
+        "every-object-permission",
+    ],
 )
 def test_no_allow_statement_has_a_wildcard_resource_except_xray(params):
     documents = list(_policy_documents(translate(params)["Resources"]))
@@ -632,41 +704,85 @@ def test_no_allow_statement_has_a_wildcard_resource_except_xray(params):
 
 # ---------------------------------------------------------------- trigger modes
 
-NEW_BUCKET_ONLY = {"MediaBucket", "MediaBucketPolicy", "S3InvokePermission"}
-EXISTING_BUCKET_ONLY = {"ExistingBucketRule", "EventBridgeInvokePermission"}
+NEW_BUCKET_ONLY = {"MediaBucket", "MediaBucketPolicy", "MediaBucketNotificationAccess"}
+EXISTING_BUCKET_ONLY = {"ExistingBucketRule"}
+BUFFERED_ONLY = {"IngestQueue", "IngestQueuePolicy", "IngestEventSourceMapping", "IngestBacklogAgeAlarm"}
+DIRECT_ONLY = {
+    "IngestFunctionEventInvokeConfig",
+    "AsyncEventsDroppedAlarm",
+    "DestinationDeliveryFailuresAlarm",
+}
+DIRECT_NEW_BUCKET_ONLY = {"S3InvokePermission"}
+DIRECT_EXISTING_BUCKET_ONLY = {"EventBridgeInvokePermission"}
+MODE_RESOURCES = (
+    (NEW_BUCKET_ONLY | EXISTING_BUCKET_ONLY | BUFFERED_ONLY | DIRECT_ONLY)
+    | DIRECT_NEW_BUCKET_ONLY
+    | DIRECT_EXISTING_BUCKET_ONLY
+)
 
 
 @pytest.mark.parametrize(
-    ("params", "present", "absent"),
+    ("params", "present"),
     [
-        (NEW_BUCKET, NEW_BUCKET_ONLY, EXISTING_BUCKET_ONLY),
-        (EXISTING_BUCKET, EXISTING_BUCKET_ONLY, NEW_BUCKET_ONLY),
+        (BUFFERED_NEW, NEW_BUCKET_ONLY | BUFFERED_ONLY),
+        (BUFFERED_EXISTING, EXISTING_BUCKET_ONLY | BUFFERED_ONLY),
+        (DIRECT_NEW, NEW_BUCKET_ONLY | DIRECT_ONLY | DIRECT_NEW_BUCKET_ONLY),
+        (DIRECT_EXISTING, EXISTING_BUCKET_ONLY | DIRECT_ONLY | DIRECT_EXISTING_BUCKET_ONLY),
     ],
-    ids=["new-bucket", "existing-bucket"],
+    ids=["buffered-new-bucket", "buffered-existing-bucket", "direct-new-bucket", "direct-existing-bucket"],
 )
-def test_each_trigger_mode_translates_to_a_consistent_template(params, present, absent):
+def test_each_delivery_and_trigger_mode_translates_to_a_consistent_template(params, present):
     translated = translate(params)
     template = Template(translated, params)
     active = {name for name in translated["Resources"] if template.active(name)}
     assert present <= active
-    assert not (absent & active)
+    assert not ((MODE_RESOURCES - present) & active)
     for always in ("IngestFunction", "FailureQueue", "IdempotencyTable", "AlarmTopic", "IngestLogGroup"):
         assert always in active
     # Nothing that is created may point at something that is not (the deployment would fail).
     for name in active:
         resource = translated["Resources"][name]
         targets = set(references(resource.get("Properties", {}), template))
+        targets |= set(references(resource.get("Metadata", {}), template))
         targets |= set(as_list(resource.get("DependsOn", [])))
         dangling = {t for t in targets if t in translated["Resources"] and t not in active}
         assert not dangling, f"{name} refers to resources that are not created: {dangling}"
     for output in translated["Outputs"].values():
+        if "Condition" in output and not template.condition(output["Condition"]):
+            continue  # not created either
         assert not {
             t for t in references(output, template) if t in translated["Resources"] and t not in active
         }
 
 
-def test_new_bucket_is_encrypted_versioned_private_and_notifies_the_function():
-    template = Template(load(), NEW_BUCKET)
+@pytest.mark.parametrize(
+    ("params", "kind", "destination", "access"),
+    [
+        (BUFFERED_NEW, "QueueConfigurations", ("Queue", "<IngestQueue.Arn>"), "<IngestQueuePolicy>"),
+        (DIRECT_NEW, "LambdaConfigurations", ("Function", "<IngestFunction.Arn>"), "<S3InvokePermission>"),
+    ],
+    ids=["buffered", "direct"],
+)
+def test_the_new_bucket_notifies_the_mode_destination_after_s3_may_deliver_to_it(
+    params, kind, destination, access
+):
+    template = Template(load(), params)
+    notifications = template.properties("MediaBucket")["NotificationConfiguration"]
+    assert set(notifications) == {kind}
+    (notification,) = notifications[kind]
+    assert notification["Event"] == "s3:ObjectCreated:*"
+    assert notification[destination[0]] == destination[1]
+    assert "Filter" not in notification  # no prefix configured: every key reaches the function
+    # S3 checks its access to the destination when the notification is saved: the bucket waits
+    # for the queue policy or the permission, through a handle (DependsOn takes no Fn::If).
+    assert load()["Resources"]["MediaBucket"]["DependsOn"] == "MediaBucketNotificationAccess"
+    gate = load()["Resources"]["MediaBucketNotificationAccess"]
+    assert gate["Type"] == "AWS::CloudFormation::WaitConditionHandle"
+    assert template.value(gate["Metadata"]) == {"Access": access}
+
+
+def test_new_bucket_is_encrypted_versioned_private_and_retained():
+    template = Template(load(), DIRECT_NEW)
     bucket = template.properties("MediaBucket")
     (encryption,) = bucket["BucketEncryption"]["ServerSideEncryptionConfiguration"]
     # SSE-S3: Wistia's cross-account GetObject cannot use the AWS-managed aws/s3 KMS key.
@@ -674,21 +790,19 @@ def test_new_bucket_is_encrypted_versioned_private_and_notifies_the_function():
     assert bucket["VersioningConfiguration"] == {"Status": "Enabled"}
     assert set(bucket["PublicAccessBlockConfiguration"].values()) == {True}
     assert len(bucket["PublicAccessBlockConfiguration"]) == 4
-    (notification,) = bucket["NotificationConfiguration"]["LambdaConfigurations"]
-    assert notification["Event"] == "s3:ObjectCreated:*"
-    assert notification["Function"] == "<IngestFunction.Arn>"
-    assert "Filter" not in notification  # no prefix configured: every key reaches the function
-    assert load()["Resources"]["MediaBucket"]["DependsOn"] == "S3InvokePermission"
     assert load()["Resources"]["MediaBucket"]["DeletionPolicy"] == "Retain"
     permission = template.properties("S3InvokePermission")
     assert (permission["Principal"], permission["SourceAccount"]) == ("s3.amazonaws.com", "123456789012")
 
 
-def test_the_s3_notification_sends_every_key_because_the_function_filters():
+@pytest.mark.parametrize("delivery", ["buffered", "direct"])
+def test_the_s3_notification_sends_every_key_because_the_function_filters(delivery):
     # S3 allows one prefix rule per notification and matches suffixes case-sensitively, so the
     # function is the one place where prefixes and extensions are checked.
-    bucket = Template(load(), {**NEW_BUCKET, "AllowedPrefixes": "videos/,raw/"}).properties("MediaBucket")
-    (notification,) = bucket["NotificationConfiguration"]["LambdaConfigurations"]
+    params = {**NEW_BUCKET, "AllowedPrefixes": "videos/,raw/", "Delivery": delivery}
+    bucket = Template(load(), params).properties("MediaBucket")
+    (configurations,) = bucket["NotificationConfiguration"].values()
+    (notification,) = configurations
     assert "Filter" not in notification
 
 
@@ -741,7 +855,7 @@ def test_wistia_may_read_objects_only_under_the_allowed_prefixes(prefixes, resou
     ids=["any-key", "one-prefix", "two-prefixes"],
 )
 def test_existing_bucket_rule_matches_object_created_in_that_bucket_under_the_prefixes(prefixes, key_filter):
-    template = Template(load(), {**EXISTING_BUCKET, "AllowedPrefixes": prefixes})
+    template = Template(load(), {**DIRECT_EXISTING, "AllowedPrefixes": prefixes})
     rule = template.properties("ExistingBucketRule")
     pattern = json.loads(rule["EventPattern"])
     assert pattern["source"] == ["aws.s3"]
@@ -749,6 +863,11 @@ def test_existing_bucket_rule_matches_object_created_in_that_bucket_under_the_pr
     assert pattern["detail"]["bucket"] == {"name": ["media"]}
     assert pattern["detail"].get("object", {}).get("key") == key_filter
     assert rule["Targets"] == [{"Id": "ingest", "Arn": "<IngestFunction.Arn>"}]
+    buffered = Template(load(), {**BUFFERED_EXISTING, "AllowedPrefixes": prefixes})
+    assert buffered.properties("ExistingBucketRule")["Targets"] == [
+        {"Id": "ingest", "Arn": "<IngestQueue.Arn>"}
+    ]
+    assert buffered.properties("ExistingBucketRule")["EventPattern"] == rule["EventPattern"]
     permission = template.properties("EventBridgeInvokePermission")
     assert (permission["Principal"], permission["SourceArn"]) == (
         "events.amazonaws.com",
@@ -759,15 +878,21 @@ def test_existing_bucket_rule_matches_object_created_in_that_bucket_under_the_pr
 # ---------------------------------------------------------------- operations
 
 
-def test_reserved_concurrency_is_a_parameter_small_by_default_and_zero_is_allowed():
+@EVERY_MODE
+def test_no_concurrency_is_reserved_by_default_so_a_quota_of_10_deploys(params):
+    # Lambda keeps 100 unreserved: an account whose quota is 10 cannot reserve any, and the
+    # stack would fail to create (Lambda Developer Guide, "Configuring reserved concurrency").
+    assert load()["Parameters"]["ReservedConcurrency"]["Default"] == -1
+    assert "ReservedConcurrentExecutions" not in Template(load(), params).properties("IngestFunction")
+
+
+def test_reserved_concurrency_stays_an_option_and_zero_is_allowed():
     parameter = load()["Parameters"]["ReservedConcurrency"]
-    assert 1 <= parameter["Default"] <= 10
-    assert parameter["MinValue"] <= 0  # 0 pauses the bridge
-    assert Template(load(), NEW_BUCKET).properties("IngestFunction")["ReservedConcurrentExecutions"] == "5"
-    paused = Template(load(), {**NEW_BUCKET, "ReservedConcurrency": "0"}).properties("IngestFunction")
+    assert parameter["MinValue"] == -1
+    reserved = Template(load(), {**DIRECT_NEW, "ReservedConcurrency": "5"}).properties("IngestFunction")
+    assert reserved["ReservedConcurrentExecutions"] == "5"
+    paused = Template(load(), {**DIRECT_NEW, "ReservedConcurrency": "0"}).properties("IngestFunction")
     assert paused["ReservedConcurrentExecutions"] == "0"
-    unreserved = Template(load(), {**NEW_BUCKET, "ReservedConcurrency": "-1"}).properties("IngestFunction")
-    assert "ReservedConcurrentExecutions" not in unreserved
 
 
 def test_function_runs_python313_on_arm64_with_the_layer_timeout_and_memory_from_parameters():
@@ -836,7 +961,7 @@ def test_idempotency_table_has_id_key_ttl_on_expiration_encryption_and_pitr():
     ],
 )
 def test_alarms_fire_on_the_first_occurrence_and_notify_the_topic(alarm, namespace, metric):
-    properties = Template(load(), NEW_BUCKET).properties(alarm)
+    properties = Template(load(), DIRECT_NEW).properties(alarm)
     assert (properties["Namespace"], properties["MetricName"]) == (namespace, metric)
     assert (properties["ComparisonOperator"], properties["Threshold"]) == ("GreaterThanThreshold", 0)
     assert properties["AlarmActions"] == ["<AlarmTopic>"]
@@ -853,8 +978,17 @@ def test_alarm_email_subscription_exists_only_when_an_address_is_given():
     assert (subscription["Protocol"], subscription["Endpoint"]) == ("email", "ops@example.com")
 
 
-def test_dashboard_is_valid_json_and_shows_every_bridge_metric():
-    body = json.loads(Template(load(), NEW_BUCKET).properties("Dashboard")["DashboardBody"])
+@pytest.mark.parametrize("params", [BUFFERED_NEW, DIRECT_NEW], ids=["buffered", "direct"])
+def test_dashboard_is_valid_json_and_shows_every_bridge_metric(params):
+    body = json.loads(Template(load(), params).properties("Dashboard")["DashboardBody"])
+    queues = {
+        metric[3]
+        for widget in body["widgets"]
+        for metric in widget["properties"]["metrics"]
+        if metric[0] == "AWS/SQS"
+    }
+    expected = {"<FailureQueue.QueueName>", "<IngestQueue.QueueName>"}
+    assert queues == (expected if params["Delivery"] == "buffered" else {"<FailureQueue.QueueName>"})
     shown = {
         metric[1]
         for widget in body["widgets"]
@@ -868,6 +1002,18 @@ def test_dashboard_is_valid_json_and_shows_every_bridge_metric():
                 assert metric[2:4] == ["service", "s3-wistia-bridge"]
 
 
+def test_outputs_name_the_delivery_mode_and_in_buffered_mode_the_ingest_queue():
+    outputs = load()["Outputs"]
+    for name in ("IngestQueueUrl", "IngestQueueArn", "IngestEventSourceMappingId"):
+        assert outputs[name]["Condition"] == "Buffered"
+    values = Template(load(), BUFFERED_NEW).value(outputs)
+    assert values["Delivery"]["Value"] == "buffered"
+    assert values["IngestQueueUrl"]["Value"] == "<IngestQueue>"
+    assert values["IngestQueueArn"]["Value"] == "<IngestQueue.Arn>"
+    assert values["IngestEventSourceMappingId"]["Value"] == "<IngestEventSourceMapping>"
+    assert Template(load(), DIRECT_NEW).value(outputs)["Delivery"]["Value"] == "direct"
+
+
 def test_outputs_name_the_bucket_queue_function_table_and_topic():
     outputs = Template(load(), EXISTING_BUCKET).value(load()["Outputs"])
     assert outputs["BucketName"]["Value"] == "media"
@@ -877,3 +1023,196 @@ def test_outputs_name_the_bucket_queue_function_table_and_topic():
     assert outputs["IngestFunctionArn"]["Value"] == "<IngestFunction.Arn>"
     assert outputs["IdempotencyTableName"]["Value"] == "<IdempotencyTable>"
     assert outputs["AlarmTopicArn"]["Value"] == "<AlarmTopic>"
+
+
+# ---------------------------------------------------------------- buffered delivery
+
+
+def test_delivery_is_buffered_by_default_or_direct():
+    parameter = load()["Parameters"]["Delivery"]
+    assert (parameter["Default"], parameter["AllowedValues"]) == ("buffered", ["buffered", "direct"])
+
+
+@pytest.mark.parametrize(
+    ("parameter", "default", "bounds"),
+    [
+        ("MaxConcurrency", 5, (2, 1000)),  # ScalingConfig.MaximumConcurrency's own bounds
+        ("BatchSize", 1, (1, 10)),
+        ("MaxBatchingWindowSeconds", 0, (0, 300)),
+        ("MaxReceiveCount", 8, (1, 1000)),
+        ("BacklogAgeAlarmSeconds", 900, (60, 345600)),
+    ],
+)
+def test_buffered_parameters_have_their_defaults_and_bounds(parameter, default, bounds):
+    spec = load()["Parameters"][parameter]
+    assert spec["Default"] == default
+    assert (spec["MinValue"], spec["MaxValue"]) == bounds
+
+
+def test_the_event_source_mapping_throttles_and_reports_partial_batch_failures():
+    template = Template(load(), BUFFERED_NEW)
+    mapping = template.properties("IngestEventSourceMapping")
+    assert mapping["FunctionName"] == "<IngestFunction>"
+    assert mapping["EventSourceArn"] == "<IngestQueue.Arn>"
+    assert mapping["FunctionResponseTypes"] == ["ReportBatchItemFailures"]
+    assert mapping["ScalingConfig"] == {"MaximumConcurrency": "5"}
+    assert (mapping["BatchSize"], mapping["MaximumBatchingWindowInSeconds"]) == ("1", "0")
+    params = {**BUFFERED_NEW, "MaxConcurrency": "20", "BatchSize": "10", "MaxBatchingWindowSeconds": "5"}
+    tuned = Template(load(), params).properties("IngestEventSourceMapping")
+    assert tuned["ScalingConfig"] == {"MaximumConcurrency": "20"}
+    assert (tuned["BatchSize"], tuned["MaximumBatchingWindowInSeconds"]) == ("10", "5")
+
+
+def test_the_ingest_queue_is_encrypted_and_redrives_to_the_failure_queue():
+    template = Template(load(), {**BUFFERED_NEW, "MaxReceiveCount": "3"})
+    queue = template.properties("IngestQueue")
+    assert queue["SqsManagedSseEnabled"] is True
+    assert queue["RedrivePolicy"] == {"deadLetterTargetArn": "<FailureQueue.Arn>", "maxReceiveCount": "3"}
+    assert Template(load(), BUFFERED_NEW).properties("IngestQueue")["RedrivePolicy"]["maxReceiveCount"] == "8"
+
+
+def test_the_failure_queue_keeps_messages_longer_than_the_ingest_queue():
+    # A standard queue's message keeps its original enqueue timestamp when it is moved to the
+    # dead-letter queue: the dead-letter queue's retention must be the longer one.
+    template = Template(load(), BUFFERED_NEW)
+    ingest = int(template.properties("IngestQueue")["MessageRetentionPeriod"])
+    failure = int(template.properties("FailureQueue")["MessageRetentionPeriod"])
+    assert ingest == 4 * 24 * 3600
+    assert failure == 14 * 24 * 3600  # SQS's maximum
+    assert failure > ingest
+
+
+@pytest.mark.parametrize("timeout", load()["Parameters"]["FunctionTimeoutSeconds"]["AllowedValues"])
+def test_the_visibility_timeout_is_at_least_six_function_timeouts(timeout):
+    # Lambda Developer Guide, "Using Lambda with Amazon SQS": at least six times the timeout.
+    template = Template(load(), {**BUFFERED_NEW, "FunctionTimeoutSeconds": str(timeout)})
+    visibility = int(template.properties("IngestQueue")["VisibilityTimeout"])
+    assert visibility >= 6 * timeout
+    assert visibility <= 43200  # SQS's maximum visibility timeout (12 hours)
+    assert template.properties("IngestFunction")["Timeout"] == str(timeout)
+
+
+def test_every_allowed_function_timeout_has_a_visibility_timeout_and_no_other():
+    parameter = load()["Parameters"]["FunctionTimeoutSeconds"]
+    assert set(load()["Mappings"]["FunctionTimeouts"]) == {str(v) for v in parameter["AllowedValues"]}
+    assert parameter["Default"] in parameter["AllowedValues"]
+    assert max(parameter["AllowedValues"]) == 900  # Lambda's maximum
+
+
+@pytest.mark.parametrize(
+    ("params", "principal", "condition"),
+    [
+        (
+            BUFFERED_NEW,
+            "s3.amazonaws.com",
+            {
+                "ArnEquals": {"aws:SourceArn": f"arn:aws:s3:::{GENERATED_BUCKET}"},
+                "StringEquals": {"aws:SourceAccount": "123456789012"},
+            },
+        ),
+        (
+            {**BUFFERED_NEW, "BucketName": "my-videos"},
+            "s3.amazonaws.com",
+            {
+                "ArnEquals": {"aws:SourceArn": "arn:aws:s3:::my-videos"},
+                "StringEquals": {"aws:SourceAccount": "123456789012"},
+            },
+        ),
+        (
+            BUFFERED_EXISTING,
+            "events.amazonaws.com",
+            {"ArnEquals": {"aws:SourceArn": "<ExistingBucketRule.Arn>"}},
+        ),
+    ],
+    ids=["generated-bucket", "named-bucket", "existing-bucket-rule"],
+)
+def test_only_the_bucket_or_the_rule_may_send_to_the_ingest_queue_and_only_over_tls(
+    params, principal, condition
+):
+    policy = Template(load(), params).properties("IngestQueuePolicy")
+    assert policy["Queues"] == ["<IngestQueue>"]
+    deny, allow = policy["PolicyDocument"]["Statement"]
+    assert (deny["Effect"], deny["Resource"]) == ("Deny", "<IngestQueue.Arn>")
+    assert deny["Condition"] == {"Bool": {"aws:SecureTransport": "false"}}
+    assert allow["Effect"] == "Allow"
+    assert allow["Principal"] == {"Service": principal}
+    assert (allow["Action"], allow["Resource"]) == ("sqs:SendMessage", "<IngestQueue.Arn>")
+    assert allow["Condition"] == condition
+
+
+def test_the_queue_policy_does_not_refer_to_the_bucket_which_would_be_a_cycle():
+    # MediaBucket depends on the policy (S3 checks it when the notification is saved).
+    assert "MediaBucket" not in set(references(load()["Resources"]["IngestQueuePolicy"]))
+
+
+@pytest.mark.parametrize("params", [BUFFERED_NEW, BUFFERED_EXISTING], ids=["new-bucket", "existing-bucket"])
+def test_the_function_may_consume_only_the_ingest_queue(params):
+    statements = Template(load(), params).role_statements()
+    (ingest,) = [s for s in statements if s.get("Sid") == "IngestQueue"]
+    assert ingest["Resource"] == "<IngestQueue.Arn>"
+    assert {(a, ingest["Resource"]) for a in ingest["Action"]} == INGEST_QUEUE_GRANTS
+    assert not any(s.get("Sid") == "IngestQueue" for s in Template(load(), DIRECT_NEW).role_statements())
+
+
+def _alarm_metrics(properties: Mapping[str, Any]) -> dict[str, Any]:
+    return {query["Id"]: query for query in properties["Metrics"]}
+
+
+@pytest.mark.parametrize("params", [BUFFERED_NEW, DIRECT_NEW], ids=["buffered", "direct"])
+def test_new_failures_alarm_fires_on_each_increase_of_the_failure_queue_and_clears(params):
+    # Moves by a redrive policy are not counted in the dead-letter queue's NumberOfMessagesSent
+    # (SQS Developer Guide, "Available CloudWatch metrics"): the alarm watches what the queue
+    # holds, visible plus in flight (inspecting messages does not change it), and fires when it
+    # grew since the minute before; the next minute without growth turns it OK again.
+    properties = Template(load(), params).properties("FailureQueueNewFailuresAlarm")
+    queries = _alarm_metrics(properties)
+    assert queries["increase"]["Expression"] == "DIFF(visible + inflight)"
+    assert queries["increase"]["ReturnData"] is True
+    for query_id, metric in (
+        ("visible", "ApproximateNumberOfMessagesVisible"),
+        ("inflight", "ApproximateNumberOfMessagesNotVisible"),
+    ):
+        stat = queries[query_id]["MetricStat"]
+        assert queries[query_id]["ReturnData"] is False
+        assert (stat["Metric"]["Namespace"], stat["Metric"]["MetricName"]) == ("AWS/SQS", metric)
+        assert stat["Metric"]["Dimensions"] == [{"Name": "QueueName", "Value": "<FailureQueue.QueueName>"}]
+        assert (stat["Period"], stat["Stat"]) == (60, "Maximum")
+    assert (properties["ComparisonOperator"], properties["Threshold"]) == ("GreaterThanThreshold", 0)
+    assert (properties["EvaluationPeriods"], properties["DatapointsToAlarm"]) == (1, 1)
+    assert properties["TreatMissingData"] == "notBreaching"
+    assert properties["AlarmActions"] == properties["OKActions"] == ["<AlarmTopic>"]
+    assert "MetricName" not in properties
+    assert "Namespace" not in properties
+
+
+def test_the_failure_queue_alarms_before_its_messages_expire():
+    properties = Template(load(), BUFFERED_NEW).properties("FailureQueueRetentionAlarm")
+    assert (properties["Namespace"], properties["MetricName"]) == ("AWS/SQS", "ApproximateAgeOfOldestMessage")
+    assert properties["Dimensions"] == [{"Name": "QueueName", "Value": "<FailureQueue.QueueName>"}]
+    retention = int(Template(load(), BUFFERED_NEW).properties("FailureQueue")["MessageRetentionPeriod"])
+    assert properties["Threshold"] == 10 * 24 * 3600
+    assert properties["Threshold"] < retention
+    assert properties["ComparisonOperator"] == "GreaterThanThreshold"
+    assert properties["AlarmActions"] == ["<AlarmTopic>"]
+
+
+def test_the_ingest_backlog_alarm_watches_the_oldest_message_against_its_parameter():
+    template = Template(load(), {**BUFFERED_NEW, "BacklogAgeAlarmSeconds": "1800"})
+    properties = template.properties("IngestBacklogAgeAlarm")
+    assert (properties["Namespace"], properties["MetricName"]) == ("AWS/SQS", "ApproximateAgeOfOldestMessage")
+    assert properties["Dimensions"] == [{"Name": "QueueName", "Value": "<IngestQueue.QueueName>"}]
+    assert (properties["Statistic"], properties["Threshold"]) == ("Maximum", "1800")
+    assert properties["ComparisonOperator"] == "GreaterThanThreshold"
+    assert properties["TreatMissingData"] == "notBreaching"
+    assert properties["AlarmActions"] == properties["OKActions"] == ["<AlarmTopic>"]
+
+
+@EVERY_MODE
+def test_alarms_exist_only_in_the_delivery_mode_they_watch(params):
+    template = Template(load(), params)
+    buffered = params["Delivery"] == "buffered"
+    assert template.active("IngestBacklogAgeAlarm") is buffered
+    assert template.active("AsyncEventsDroppedAlarm") is not buffered
+    assert template.active("DestinationDeliveryFailuresAlarm") is not buffered
+    for always in ("FailureQueueNotEmptyAlarm", "FailureQueueNewFailuresAlarm", "FailureQueueRetentionAlarm"):
+        assert template.active(always)

@@ -182,16 +182,19 @@ class Bridge:
         return allowed[0] if len(candidates) == 1 else self._existing(allowed, candidates)
 
     def _existing(self, allowed: list[S3Object], candidates: tuple[S3Object, ...]) -> S3Object | Rejection:
-        found = [candidate for candidate in allowed if _announced(self._store().head(candidate), candidate)]
-        if not found:
+        """The first allowed candidate S3 has with the event's size and ETag: the raw key first (what
+        moto and ministack send), so the decoded one is asked only when the raw one is not there."""
+        store = self._store()
+        found = next(
+            (candidate for candidate in allowed if _announced(store.head(candidate), candidate)), None
+        )
+        if found is None:
             return Rejection(
                 Reason.OBJECT_MISSING,
                 f"neither {candidates[0].key!r} (as the event wrote it) nor {candidates[1].key!r} "
                 "(URL-decoded) exists with the event's size and ETag: nothing to copy",
             )
-        if len(found) > 1:
-            logger.warning("both the raw and the decoded key exist: the raw one is copied", key=found[0].key)
-        return found[0]
+        return found
 
     def _copied(self, obj: S3Object, request: CopyRequest, outcome: CopyOutcome) -> ObjectReport:
         result = outcome.result
