@@ -275,6 +275,20 @@ def test_request_payload_without_request_context_is_not_unwrapped():
     assert "not an S3, EventBridge, SQS or on-failure event" in only_malformed(event).detail
 
 
+def test_a_bridge_failure_record_is_unwrapped_to_its_event():
+    # A dead-letter queue redrive (StartMessageMoveTask) moves the bridge's records to the ingest queue.
+    inner = read_event("s3-put.json")
+    record = {"type": "s3-wistia-bridge.failure", "reason": "wistia_video_limit", "event": inner}
+    obj = only_object(record)
+    assert obj.key == "videos/product launch teaser.mp4"
+    assert obj.source_event == inner  # a new record would carry the event, not the old record
+
+
+def test_a_bridge_failure_record_without_an_event_is_malformed():
+    record = {"type": "s3-wistia-bridge.failure", "reason": "malformed_event", "event": "junk"}
+    assert "not an S3, EventBridge, SQS or on-failure event" in only_malformed(record).detail
+
+
 # --- SQS --------------------------------------------------------------------------------------
 
 

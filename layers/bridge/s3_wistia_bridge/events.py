@@ -1,8 +1,9 @@
 """Turn whatever envelope invoked the function into objects, skips and malformed pieces.
 
 Envelopes: an S3 notification (one or several Records), an EventBridge "Object Created" event,
-an on-failure invocation record (its `requestPayload` is unwrapped), and the body of one SQS
-message (S3 -> SQS -> Lambda). Pure: dicts in, values out.
+an on-failure invocation record (its `requestPayload` is unwrapped), the bridge's own failure
+record (its `event` is unwrapped: a dead-letter queue redrive moves records to the ingest queue
+too), and the body of one SQS message (S3 -> SQS -> Lambda). Pure: dicts in, values out.
 """
 
 from __future__ import annotations
@@ -12,6 +13,7 @@ from datetime import datetime
 from typing import Any
 from urllib.parse import quote_plus, unquote_plus
 
+from .failures import RECORD_TYPE
 from .models import JsonDict, MalformedEvent, S3Object, SkippedEvent, utc_timestamp
 
 ParsedItem = S3Object | SkippedEvent | MalformedEvent
@@ -105,6 +107,8 @@ def parse_event(event: Any, _depth: int = 0) -> list[ParsedItem]:
         return [SkippedEvent("s3_test_event", f"S3 test event for bucket {event.get('Bucket')!r}")]
     if "requestPayload" in event and "requestContext" in event:
         return parse_event(event["requestPayload"], _depth + 1)
+    if event.get("type") == RECORD_TYPE and isinstance(event.get("event"), dict):
+        return parse_event(event["event"], _depth + 1)
     if event.get("source") == "aws.s3" and "detail-type" in event:
         return [_parse_eventbridge(event)]
     return _parse_records(event)

@@ -1,7 +1,8 @@
 """`s3-wistia-bridge`: the operator's command line (replay, list, backfill, status).
 
-Exit status: 0 done, 1 something failed (see the summary), 2 an operator error (unknown stack,
-missing permission, missing queue or function, bad arguments), 130 interrupted.
+Exit status: 0 done (for a buffered stack's replay: every selected event requeued), 1 something
+failed (see the summary), 2 an operator error (unknown stack, missing permission, missing queue
+or function, bad arguments), 130 interrupted.
 """
 
 from __future__ import annotations
@@ -18,7 +19,7 @@ from ..config import BridgeConfig, ConfigError
 from ..observability import logger, metrics
 from .backfill import BackfillOptions, BackfillStatus, ObjectResult, backfill
 from .progress import Progress, format_age, table
-from .queue import REASON_FILTERS, FailureQueue, reason_filter
+from .queue import REASON_FILTERS, FailureQueue, IngestQueue, reason_filter
 from .replay import (
     Invoker,
     LambdaInvoker,
@@ -28,6 +29,7 @@ from .replay import (
     ReplayReport,
     ReplayStatus,
     Row,
+    Target,
     replay,
 )
 from .resources import Aws, OperatorError, Resources, function_environment, resolve
@@ -91,15 +93,26 @@ def build_parser() -> argparse.ArgumentParser:
         sub.add_argument(
             "--visibility-timeout", type=_positive, help="seconds a received message stays hidden"
         )
+        sub.add_argument(
+            "--ingest-queue-url",
+            help="requeue to this ingest queue (buffered delivery; default: the stack's, if buffered)",
+        )
         if listing:
             return
         sub.add_argument("--dry-run", action="store_true", help="show what would be replayed; change nothing")
-        sub.add_argument("--concurrency", type=_positive, default=4, help="parallel invocations (default 4)")
+        sub.add_argument(
+            "--concurrency",
+            type=_positive,
+            default=4,
+            help="parallel invocations or requeue calls (default 4)",
+        )
         sub.add_argument("--local", action="store_true", help="run the bridge in this process (debugging)")
         sub.add_argument("--discard-test-events", action="store_true", help="delete s3:TestEvent messages")
 
     replay = commands.add_parser(
-        "replay", parents=[common], help="re-invoke the function for failure-queue messages"
+        "replay",
+        parents=[common],
+        help="re-invoke the function (or requeue, for a buffered stack) for failure-queue messages",
     )
     replay_options(replay, listing=False)
     replay.set_defaults(run=_run_replay)
@@ -156,7 +169,19 @@ def _resources(args: argparse.Namespace, aws: Aws) -> Resources:
         queue_url=args.queue_url,
         function_name=args.function_name,
         table=args.table,
+        ingest_queue_url=getattr(args, "ingest_queue_url", None),  # replay and list only
     )
+
+
+def _replay_target(args: argparse.Namespace, aws: Aws, resources: Resources) -> Target | None:
+    """A buffered stack's events go back to its ingest queue, so the event source mapping's
+    concurrency limit paces them; --local still runs them here (debugging). A dry run of a
+    direct stack needs no function."""
+    if resources.buffered and not args.local:
+        return IngestQueue(aws.client("sqs"), resources.require_ingest_queue())
+    if args.dry_run:
+        return None
+    return _invoker(args, aws, resources)
 
 
 def _invoker(args: argparse.Namespace, aws: Aws, resources: Resources) -> Invoker:
@@ -180,7 +205,7 @@ def _run_replay(args: argparse.Namespace, out: TextIO) -> int:
     resources = _resources(args, aws)
     queue = FailureQueue(aws.client("sqs"), resources.require_queue())
     visible = queue.approximate_count()
-    invoker = None if args.dry_run else _invoker(args, aws, resources)
+    target = _replay_target(args, aws, resources)
     progress = Progress("list" if args.dry_run else "replay", visible or None, enabled=_progress(args))
 
     def show(result: MessageResult) -> None:
@@ -190,10 +215,10 @@ def _run_replay(args: argparse.Namespace, out: TextIO) -> int:
             _print_message(result, out, dry_run=args.dry_run)
 
     try:
-        report = replay(queue, invoker, _replay_options(args), show)
+        report = replay(queue, target, _replay_options(args), show)
     finally:
         progress.close()
-    _print_replay_report(report, args, queue.url, out)
+    _print_replay_report(report, args, queue.url, target, out)
     if args.dry_run:
         return EXIT_OK
     return EXIT_FAILED if report.failed else EXIT_OK
@@ -226,14 +251,18 @@ def _print_message(result: MessageResult, out: TextIO, *, dry_run: bool) -> None
         print(f"{'':<12} {detail}", file=out)
 
 
-def _print_replay_report(report: ReplayReport, args: argparse.Namespace, queue_url: str, out: TextIO) -> None:
+def _print_replay_report(
+    report: ReplayReport, args: argparse.Namespace, queue_url: str, target: Target | None, out: TextIO
+) -> None:
     summary = report.summary()
-    summary.pop(Row.REPLAYED if args.dry_run else Row.WOULD_REPLAY)
+    ingest_url = target.url if isinstance(target, IngestQueue) else None
     if args.json:
         document = {
             "command": "replay",
             "dryRun": args.dry_run,
+            "delivery": "buffered" if ingest_url else "direct",
             "queueUrl": queue_url,
+            "ingestQueueUrl": ingest_url,
             "messages": [r.as_dict() for r in report.results],
             "summary": summary,
         }
@@ -245,6 +274,16 @@ def _print_replay_report(report: ReplayReport, args: argparse.Namespace, queue_u
         print(table(summary.items(), ("messages", "count")), file=out)
         if all(r.status is ReplayStatus.FILTERED for r in report.results):
             print("nothing matched the filters", file=out)
+        elif summary.get(Row.REQUEUED):
+            print(_REQUEUED_FOLLOW_UP.format(url=ingest_url), file=out)
+
+
+# A requeue's outcome is the function's, later: where to look for it.
+_REQUEUED_FOLLOW_UP = (
+    "requeued to {url}: the function copies them at the event source mapping's pace.\n"
+    "Follow up with `s3-wistia-bridge status s3://BUCKET/KEY` and `s3-wistia-bridge list` (what fails "
+    "again comes back as a new failure record, or after maxReceiveCount receives), and the alarms."
+)
 
 
 def _run_backfill(args: argparse.Namespace, out: TextIO) -> int:

@@ -4,8 +4,9 @@ The failure queue holds five kinds of message:
 - `on_failure`: Lambda's on-failure invocation record (`requestContext`, `requestPayload`,
   `responsePayload.errorMessage`); partial records (ministack's lack `version`, `timestamp`,
   `requestContext.requestId`) are accepted;
-- `dead_letter`: a raw event from a DeadLetterConfig queue, with the `ErrorCode` /
-  `ErrorMessage` message attributes;
+- `dead_letter`: a raw event: from a DeadLetterConfig queue, with the `ErrorCode` /
+  `ErrorMessage` message attributes, or (buffered delivery) the ingest queue's message itself,
+  moved here by its redrive policy after `maxReceiveCount` receives;
 - `failure_record`: the function's own permanent-failure record, whose `event` is replayable;
 - `test_event`: S3's `s3:TestEvent`, never replayed and not a failure (it has no reason);
 - `malformed`: anything else, reported with the reason and never deleted.
@@ -17,7 +18,7 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field, replace
 from enum import StrEnum
 from typing import Any
@@ -26,7 +27,7 @@ from ..events import parse_event
 from ..failures import RECORD_TYPE
 from ..models import JsonDict, MalformedEvent, S3Object
 from ..reasons import FailureReason, ReasonClass, reason_class
-from .resources import aws_error
+from .resources import ABORTS_RUN, OperatorError, aws_error
 
 
 class Kind(StrEnum):
@@ -76,6 +77,15 @@ class FailedMessage:
     message_id: str = ""
     receipt_handle: str = field(default="", repr=False, compare=False)
     sent_timestamp_ms: int | None = None
+    body: str | None = field(default=None, repr=False, compare=False)  # the SQS text, as received
+
+    @property
+    def requeue_body(self) -> str:
+        """What a requeue sends to the ingest queue: a raw original exactly as it was received,
+        anything else its inner (original) event."""
+        if self.kind is Kind.DEAD_LETTER and self.body is not None:
+            return self.body
+        return json.dumps(self.event)
 
     @property
     def reason_class(self) -> ReasonClass:
@@ -135,6 +145,7 @@ def classify(
         age_seconds=_age(sent_timestamp_ms, now_ms),
         detail=detail,
         sent_timestamp_ms=sent_timestamp_ms,
+        body=body if isinstance(body, str) else None,
     )
 
 
@@ -293,12 +304,26 @@ def matches(message: FailedMessage, *, prefix: str | None, reason: ReasonFilter 
 RECEIVE_WAIT_SECONDS = 1
 
 
-class FailureQueue:
-    """Receive, delete and make visible again; every SQS error becomes an OperatorError."""
+class _Queue:
+    """One SQS queue; every SQS error becomes an OperatorError naming the action."""
 
     def __init__(self, client: Any, url: str) -> None:
         self.client = client
         self.url = url
+
+    def _call(self, action: str, method: str, **kwargs: Any) -> dict[str, Any]:
+        try:
+            result: dict[str, Any] = getattr(self.client, method)(**kwargs)
+        except Exception as error:
+            raise aws_error(error, action, self.url) from None
+        return result
+
+
+class FailureQueue(_Queue):
+    """Receive, delete and make visible again."""
+
+    def __init__(self, client: Any, url: str) -> None:
+        super().__init__(client, url)
         self.wait_seconds = RECEIVE_WAIT_SECONDS
 
     def approximate_count(self) -> int:
@@ -356,12 +381,59 @@ class FailureQueue:
                 Entries=entries,
             )
 
-    def _call(self, action: str, method: str, **kwargs: Any) -> dict[str, Any]:
-        try:
-            result: dict[str, Any] = getattr(self.client, method)(**kwargs)
-        except Exception as error:
-            raise aws_error(error, action, self.url) from None
-        return result
+
+# SendMessageBatch takes at most ten entries and 256 KiB of bodies per call (the limit every SQS,
+# moto and ministack included, accepts).
+SEND_BATCH_ENTRIES = 10
+SEND_BATCH_BYTES = 262_144
+
+
+class IngestQueue(_Queue):
+    """A buffered stack's ingest queue: a replay sends the original events back here, so the
+    event source mapping's concurrency limit paces them towards Wistia."""
+
+    def send_batch(self, bodies: list[str]) -> dict[int, str]:
+        """Send each body as one message; the indexes of those not sent, each with why. Only an
+        entry SQS lists as successful counts as sent; a failed call refuses all of its entries,
+        and one that no call can succeed (no queue, no permission) raises its OperatorError."""
+        refused: dict[int, str] = {}
+        for chunk in _send_chunks(bodies):
+            try:
+                response = self._call(
+                    "sqs:SendMessage",
+                    "send_message_batch",
+                    QueueUrl=self.url,
+                    Entries=[{"Id": str(i), "MessageBody": bodies[i]} for i in chunk],
+                )
+            except OperatorError as error:
+                if error.kind in ABORTS_RUN:  # no queue, or no permission: no entry can be sent
+                    raise
+                refused.update(dict.fromkeys(chunk, str(error)))  # throttled, a service error
+                continue
+            refused.update(_unconfirmed(chunk, response))
+        return refused
+
+
+def _unconfirmed(chunk: list[int], response: Mapping[str, Any]) -> dict[int, str]:
+    """The entries of one SendMessageBatch answer that SQS did not list as successful, with why."""
+    why = {int(f["Id"]): str(f.get("Message") or f.get("Code")) for f in response.get("Failed", [])}
+    sent = {int(entry["Id"]) for entry in response.get("Successful", [])}
+    return {i: why.get(i, "SQS did not confirm it") for i in chunk if i not in sent}
+
+
+def _send_chunks(bodies: list[str]) -> Iterator[list[int]]:
+    """The indexes of `bodies`, grouped within SendMessageBatch's limits."""
+    chunk: list[int] = []
+    size = 0
+    for index, body in enumerate(bodies):
+        length = len(body.encode("utf-8"))
+        if chunk and (len(chunk) == SEND_BATCH_ENTRIES or size + length > SEND_BATCH_BYTES):
+            yield chunk
+            chunk, size = [], 0
+        chunk.append(index)
+        size += length
+    if chunk:
+        yield chunk
 
 
 def scan(

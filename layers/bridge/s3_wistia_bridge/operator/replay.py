@@ -1,10 +1,14 @@
-"""Replay the failure queue: re-invoke the function with each message's original event.
+"""Replay the failure queue: re-invoke the function with each message's original event, or, for a
+buffered stack, send that event back to the ingest queue (requeue).
 
 Rules:
-- a message is deleted only after the invocation succeeded (StatusCode 200, no FunctionError);
+- a message is deleted only after the invocation succeeded (StatusCode 200, no FunctionError),
+  or after SQS accepted its requeue (that entry of SendMessageBatch);
 - a function error leaves the message (visible again when the run ends) and shows the error;
 - when the function answers `permanent_failure` again it has written a new failure record
   itself, so the old message is deleted (superseded) and counted as failed;
+- a requeued event's outcome comes later (the function, at the mapping's pace); if it fails
+  again the function writes a new failure record, or the redrive policy moves it back here;
 - messages sent after the run started, or about an object this run already tried, are never
   replayed in the same run, so a run cannot loop on its own new records;
 - test events are left (or deleted with `discard_test_events`), malformed messages are left.
@@ -16,7 +20,7 @@ import itertools
 import json
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from enum import StrEnum
@@ -27,8 +31,16 @@ import boto3
 from ..models import JsonDict, Outcome
 from ..observability import metrics
 from ..runtime import build_bridge, handle
-from .queue import FailedMessage, FailureQueue, Kind, ReasonFilter, classify_sqs_message, matches
-from .resources import ErrorKind, OperatorError, aws_error
+from .queue import (
+    FailedMessage,
+    FailureQueue,
+    IngestQueue,
+    Kind,
+    ReasonFilter,
+    classify_sqs_message,
+    matches,
+)
+from .resources import ABORTS_RUN, OperatorError, aws_error
 
 # The function's answers for an object it could not copy.
 FAILED_OUTCOMES = frozenset({Outcome.PERMANENT_FAILURE, Outcome.TRANSIENT_FAILURE})
@@ -79,10 +91,6 @@ class Invoker(Protocol):
     def invoke(self, event: Any) -> InvokeResult: ...
 
 
-# An invocation refused for these fails every other one alike: the run stops.
-_ABORTS_RUN = frozenset({ErrorKind.ACCESS_DENIED, ErrorKind.NOT_FOUND})
-
-
 class LambdaInvoker:
     """The deployed function, invoked synchronously so the outcome is known."""
 
@@ -99,7 +107,7 @@ class LambdaInvoker:
             )
         except Exception as error:
             mapped = aws_error(error, "lambda:InvokeFunction", self.function_name)
-            if isinstance(mapped, OperatorError) and mapped.kind in _ABORTS_RUN:
+            if isinstance(mapped, OperatorError) and mapped.kind in ABORTS_RUN:
                 raise mapped from None
             # Throttling and service errors: this message failed, the run goes on.
             return InvokeResult(0, type(error).__name__, {"errorMessage": str(mapped)})
@@ -195,7 +203,10 @@ class ReplayStatus(StrEnum):
 
     REPLAYED = "replayed"  # invoked, succeeded, deleted
     WOULD_REPLAY = "would_replay"  # a dry run's answer
+    REQUEUED = "requeued"  # sent to the ingest queue, then deleted; the outcome comes later
+    WOULD_REQUEUE = "would_requeue"  # a buffered stack's dry run's answer
     FAILED = "failed"  # the invocation (or the delete) failed: the message stays
+    REQUEUE_FAILED = "requeue_failed"  # SQS refused the send (or the delete): the message stays
     SUPERSEDED = "superseded"  # failed again; the function wrote a new record, the old one is deleted
     SKIPPED = "skipped"  # a test event, or a message written during this run
     DISCARDED = "discarded"  # a test event deleted (--discard-test-events)
@@ -208,7 +219,10 @@ class Row(StrEnum):
 
     REPLAYED = "replayed"
     WOULD_REPLAY = "would replay"
+    REQUEUED = "requeued"
+    WOULD_REQUEUE = "would requeue"
     FAILED_AGAIN = "failed again"
+    FAILED = "failed"
     SKIPPED = "skipped"
     MALFORMED = "malformed"
     FILTERED_OUT = "filtered out"
@@ -217,15 +231,22 @@ class Row(StrEnum):
 _ROW_OF_STATUS = {
     ReplayStatus.REPLAYED: Row.REPLAYED,
     ReplayStatus.WOULD_REPLAY: Row.WOULD_REPLAY,
+    ReplayStatus.REQUEUED: Row.REQUEUED,
+    ReplayStatus.WOULD_REQUEUE: Row.WOULD_REQUEUE,
     ReplayStatus.FAILED: Row.FAILED_AGAIN,
+    ReplayStatus.REQUEUE_FAILED: Row.FAILED,
     ReplayStatus.SUPERSEDED: Row.FAILED_AGAIN,
     ReplayStatus.SKIPPED: Row.SKIPPED,
     ReplayStatus.DISCARDED: Row.SKIPPED,
     ReplayStatus.MALFORMED: Row.MALFORMED,
     ReplayStatus.FILTERED: Row.FILTERED_OUT,
 }
-# The statuses of a successful invocation: the message is deleted.
-_DELETED = frozenset({ReplayStatus.REPLAYED, ReplayStatus.SUPERSEDED})
+# The statuses of a successful invocation or requeue: the message is deleted.
+_DELETED = frozenset({ReplayStatus.REPLAYED, ReplayStatus.SUPERSEDED, ReplayStatus.REQUEUED})
+# The statuses that make a run fail (exit status 1): the message stays for the operator.
+_FAILING = frozenset(
+    {ReplayStatus.FAILED, ReplayStatus.SUPERSEDED, ReplayStatus.REQUEUE_FAILED, ReplayStatus.MALFORMED}
+)
 
 
 @dataclass
@@ -247,49 +268,63 @@ class MessageResult:
 @dataclass
 class ReplayReport:
     results: list[MessageResult] = field(default_factory=list)
+    requeue: bool = False  # a buffered stack: events were sent to the ingest queue
+    dry_run: bool = False
 
     def summary(self) -> dict[Row, int]:
-        counts = dict.fromkeys(Row, 0)
+        """The counts of the rows that apply to this kind of run, in order."""
+        if self.requeue:
+            head = (Row.WOULD_REQUEUE if self.dry_run else Row.REQUEUED, Row.FAILED)
+        else:
+            head = (Row.WOULD_REPLAY if self.dry_run else Row.REPLAYED, Row.FAILED_AGAIN)
+        counts = dict.fromkeys((*head, Row.SKIPPED, Row.MALFORMED, Row.FILTERED_OUT), 0)
         for result in self.results:
             counts[_ROW_OF_STATUS[result.status]] += 1
         return counts
 
     @property
     def failed(self) -> bool:
-        summary = self.summary()
-        return summary[Row.FAILED_AGAIN] > 0 or summary[Row.MALFORMED] > 0
+        return any(result.status in _FAILING for result in self.results)
+
+
+# Where a replay sends the events: the function (synchronous invoke) or the ingest queue.
+Target = Invoker | IngestQueue
 
 
 def replay(
     queue: FailureQueue,
-    invoker: Invoker | None,
+    target: Target | None,
     options: ReplayOptions,
     on_result: Callable[[MessageResult], None] = lambda _r: None,
     clock: Callable[[], float] = time.time,
 ) -> ReplayReport:
-    """Drain what matches. Every message received and not deleted is made visible again."""
-    if invoker is None and not options.dry_run:
-        raise ValueError("an invoker is needed unless dry_run")
-    return _Run(queue, invoker, options, on_result, clock).run()
+    """Drain what matches. Every message received and not deleted is made visible again.
+
+    `target`: an invoker, or the ingest queue to requeue to; a dry run sends nothing (an ingest
+    queue makes it answer "would requeue")."""
+    if target is None and not options.dry_run:
+        raise ValueError("a target is needed unless dry_run")
+    return _Run(queue, target, options, on_result, clock).run()
 
 
 class _Run:
     def __init__(
         self,
         queue: FailureQueue,
-        invoker: Invoker | None,
+        target: Target | None,
         options: ReplayOptions,
         on_result: Callable[[MessageResult], None],
         clock: Callable[[], float],
     ) -> None:
         self.queue = queue
-        self.invoker = invoker
+        self.target = target
+        self.requeue = isinstance(target, IngestQueue)
         self.options = options
         self.on_result = on_result
         self.clock = clock
         self.started_ms = int(clock() * 1000)
         self.visibility = options.visibility_timeout or (30 if options.dry_run else 300)
-        self.report = ReplayReport()
+        self.report = ReplayReport(requeue=self.requeue, dry_run=options.dry_run)
         self.seen: set[str] = set()
         self.tried: set[tuple[str, str, str | None]] = set()
         self.held: dict[str, str] = {}  # message id -> receipt handle, released at the end
@@ -302,13 +337,13 @@ class _Run:
             try:
                 work = self._next_round(round_size)
                 while work:
-                    futures = [pool.submit(self._process, message) for message in work]
+                    futures = [pool.submit(self._deliver, chunk) for chunk in self._chunks(work)]
                     # The next round is received while this one is invoked: the queue's round
                     # trips overlap the invocations instead of stalling every worker.
                     try:
                         work = [] if self.exhausted else self._next_round(round_size)
                     finally:  # also when receiving failed: what was invoked is reported
-                        self._settle([future.result() for future in futures])
+                        self._settle([result for future in futures for result in future.result()])
             finally:
                 if self.held:
                     self.queue.release(list(self.held.values()))
@@ -351,7 +386,8 @@ class _Run:
             return False  # held: visible again when the run ends
         self.taken += 1
         if self.options.dry_run:
-            self._record(MessageResult(message, ReplayStatus.WOULD_REPLAY))
+            would = ReplayStatus.WOULD_REQUEUE if self.requeue else ReplayStatus.WOULD_REPLAY
+            self._record(MessageResult(message, would))
             return False
         self.tried.update(_identity(obj) for obj in message.objects)
         return True
@@ -411,6 +447,9 @@ class _Run:
         if result.status not in _DELETED:
             return result
         why = refused.get(result.message.receipt_handle)
+        if why is not None and result.status is ReplayStatus.REQUEUED:
+            why = f"requeued, but not deleted: {why}; a later run requeues it again (a duplicate)"
+            return MessageResult(result.message, ReplayStatus.REQUEUE_FAILED, why)
         if why is not None:
             return MessageResult(
                 result.message, ReplayStatus.FAILED, f"invoked, but not deleted: {why}", result.outcomes
@@ -426,13 +465,42 @@ class _Run:
         never replayed in the same run (the identity check holds even when clocks disagree)."""
         if message.sent_timestamp_ms is not None and message.sent_timestamp_ms > self.started_ms:
             return True
-        return message.kind is Kind.FAILURE_RECORD and any(
+        return message.kind in self._rewritten_kinds() and any(
             _identity(obj) in self.tried for obj in message.objects
         )
 
-    def _process(self, message: FailedMessage) -> MessageResult:
-        assert self.invoker is not None  # noqa: S101 - checked by replay()
-        result = self.invoker.invoke(message.event)
+    def _rewritten_kinds(self) -> frozenset[Kind]:
+        """What a message this run sent can come back as: a new failure record, and with a
+        buffered stack the requeued event itself, moved back by the ingest queue's redrive."""
+        if self.requeue:
+            return frozenset({Kind.FAILURE_RECORD, Kind.DEAD_LETTER})
+        return frozenset({Kind.FAILURE_RECORD})
+
+    def _chunks(self, work: list[FailedMessage]) -> Iterator[list[FailedMessage]]:
+        """One invocation per message; a requeue sends up to ten per SendMessageBatch."""
+        size = 10 if self.requeue else 1
+        for start in range(0, len(work), size):
+            yield work[start : start + size]
+
+    def _deliver(self, messages: list[FailedMessage]) -> list[MessageResult]:
+        target = self.target
+        assert target is not None  # noqa: S101 - checked by replay()
+        if isinstance(target, IngestQueue):
+            return self._requeue(target, messages)
+        return [self._process(target, message) for message in messages]
+
+    def _requeue(self, ingest: IngestQueue, messages: list[FailedMessage]) -> list[MessageResult]:
+        """Each message's original event sent to the ingest queue; an entry SQS refused stays."""
+        refused = ingest.send_batch([message.requeue_body for message in messages])
+        return [
+            MessageResult(message, ReplayStatus.REQUEUE_FAILED, f"not requeued: {refused[index]}")
+            if index in refused
+            else MessageResult(message, ReplayStatus.REQUEUED)
+            for index, message in enumerate(messages)
+        ]
+
+    def _process(self, invoker: Invoker, message: FailedMessage) -> MessageResult:
+        result = invoker.invoke(message.event)
         if not result.ok:  # stays held: visible again when the run ends
             return MessageResult(message, ReplayStatus.FAILED, result.error_message, result.objects)
         failed = [o for o in result.objects if outcome_of(o) in FAILED_OUTCOMES]

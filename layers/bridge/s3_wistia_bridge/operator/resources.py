@@ -17,6 +17,9 @@ from botocore.exceptions import EndpointConnectionError, NoCredentialsError, NoR
 OUTPUT_QUEUE = "FailureQueueUrl"
 OUTPUT_FUNCTION = "IngestFunctionName"
 OUTPUT_TABLE = "IdempotencyTableName"
+OUTPUT_INGEST_QUEUE = "IngestQueueUrl"
+OUTPUT_DELIVERY = "Delivery"  # "buffered" (an ingest queue in front of the function) or "direct"
+BUFFERED = "buffered"
 
 
 class ErrorKind(StrEnum):
@@ -37,15 +40,28 @@ class OperatorError(Exception):
         self.kind = kind
 
 
+# A call refused for these fails every other one of the run alike: the run stops (exit status 2).
+ABORTS_RUN = frozenset({ErrorKind.ACCESS_DENIED, ErrorKind.NOT_FOUND})
+
+
 @dataclass(frozen=True)
 class Resources:
     queue_url: str | None = None
     function_name: str | None = None
     table: str | None = None
     stack: str | None = None
+    ingest_queue_url: str | None = None
+    delivery: str | None = None  # the stack's Delivery output; "buffered" with --ingest-queue-url
+
+    @property
+    def buffered(self) -> bool:
+        return self.delivery == BUFFERED
 
     def require_queue(self) -> str:
         return self._require(self.queue_url, OUTPUT_QUEUE, "--queue-url")
+
+    def require_ingest_queue(self) -> str:
+        return self._require(self.ingest_queue_url, OUTPUT_INGEST_QUEUE, "--ingest-queue-url")
 
     def require_function(self) -> str:
         return self._require(self.function_name, OUTPUT_FUNCTION, "--function-name")
@@ -82,16 +98,21 @@ def resolve(
     queue_url: str | None = None,
     function_name: str | None = None,
     table: str | None = None,
+    ingest_queue_url: str | None = None,
 ) -> Resources:
-    """Explicit options win over the stack's outputs."""
+    """Explicit options win over the stack's outputs; an explicit ingest queue makes the bridge
+    buffered. A stack without a Delivery output predates buffered delivery: it is direct."""
     outputs: Mapping[str, str] = {}
     if stack:
         outputs = stack_outputs(aws, stack)
+    delivery = BUFFERED if ingest_queue_url else outputs.get(OUTPUT_DELIVERY)
     return Resources(
         queue_url=queue_url or outputs.get(OUTPUT_QUEUE),
         function_name=function_name or outputs.get(OUTPUT_FUNCTION),
         table=table or outputs.get(OUTPUT_TABLE),
         stack=stack,
+        ingest_queue_url=ingest_queue_url or outputs.get(OUTPUT_INGEST_QUEUE),
+        delivery=delivery,
     )
 
 
