@@ -1,8 +1,9 @@
 """`make demo`: the bridge end to end on this machine, with every outcome, in about a minute.
 
-Deploys the real template into ministack, uploads one sample per outcome, shows what became of
-each and the failure queue, clears the injected faults, replays the queue with the operator
-tool, and exits 0 only if every outcome was the expected one.
+Deploys the real template into ministack with buffered delivery (the default: S3 -> ingest queue
+-> function), uploads one sample per outcome, shows what became of each and the failure queue
+(the ingest queue's dead-letter queue), clears the injected faults, replays the queue with the
+operator tool (back onto the ingest queue), and exits 0 only if every outcome was the expected one.
 """
 
 from __future__ import annotations
@@ -11,6 +12,8 @@ import os
 import sys
 import time
 
+from s3_wistia_bridge.events import parse_event
+from s3_wistia_bridge.models import S3Object
 from s3_wistia_bridge.operator.cli import main as cli
 from wistia_emulator import FaultRule
 
@@ -24,7 +27,15 @@ SAMPLES = {
     "videos/Café crème + friends.mp4": ("copied", "spaces, '+' and accents in the key"),
     "videos/meeting-notes.txt": ("rejected", "an extension that is not a video"),
     "videos/over-limit.mp4": ("permanent_failure", "Wistia refuses it: account video limit"),
-    "videos/flaky-upload.mp4": ("transient_failure", "Wistia answers 503 until Lambda gives up"),
+    "videos/flaky-upload.mp4": ("transient_failure", "Wistia answers 503 until the queue gives up"),
+}
+# A short function timeout (so a 30 s ingest visibility timeout) and two deliveries before the
+# dead-letter queue: the transient sample reaches it in seconds, not the deployed default's hours.
+DEMO_PARAMETERS = {
+    "Delivery": "buffered",
+    "FunctionTimeoutSeconds": "5",
+    "WistiaConnectTimeoutSeconds": "1",
+    "MaxReceiveCount": "2",
 }
 VIDEO_LIMIT = {"error": "This account has exceeded its video limit. Please upgrade to upload more videos."}
 EXPECTED = {key: outcome for key, (outcome, _) in SAMPLES.items()}
@@ -35,7 +46,7 @@ AFTER_REPLAY = {key: ("rejected" if outcome == "rejected" else "copied") for key
 def main() -> int:
     started = time.monotonic()
     try:
-        with LocalStack("demo", log=say) as stack:
+        with LocalStack("demo", log=say, parameters=DEMO_PARAMETERS) as stack:
             return run(stack, started)
     except LocalStackError as error:
         say(f"error: {error}")
@@ -106,7 +117,7 @@ def matches(found: dict[str, Observed], expected: dict[str, str]) -> bool:
 
 def replay(stack: LocalStack) -> int:
     os.environ.update(stack.aws_env())
-    argv = ["replay", "--queue-url", stack.queue_url, "--function-name", stack.function_name]
+    argv = ["replay", "--queue-url", stack.queue_url, "--ingest-queue-url", stack.ingest_queue_url]
     say("$ s3-wistia-bridge " + " ".join(argv))
     return cli(argv)
 
@@ -128,10 +139,13 @@ def show_queue(stack: LocalStack) -> None:
         if body.get("type") == "s3-wistia-bridge.failure":
             status = body["http"]["status"]
             say(f"  bridge record     {body['object']['key']}: {body['reason']} (HTTP {status})")
-        else:
+        elif "requestPayload" in body:
             condition = (body.get("requestContext") or {}).get("condition", "?")
             error = (body.get("responsePayload") or {}).get("errorMessage", "?")
             say(f"  on-failure record {condition}: {error[:90]}")
+        else:
+            [key] = [item.key for item in parse_event(body) if isinstance(item, S3Object)] or ["?"]
+            say(f"  original event    {key}: moved here by the redrive policy after its deliveries")
 
 
 def say(line: str) -> None:

@@ -71,13 +71,16 @@ def wait_for(
 
 
 def _queued(body: dict[str, Any]) -> tuple[str | None, tuple[str, str]]:
-    """(key, (outcome, reason)) for the bridge's own records and Lambda's on-failure records."""
+    """(key, (outcome, reason)) for the bridge's own records, Lambda's on-failure records (direct
+    delivery) and original events the ingest queue's redrive policy moved (buffered delivery)."""
     if body.get("type") == "s3-wistia-bridge.failure":
         return (body.get("object") or {}).get("key"), ("permanent_failure", str(body.get("reason")))
     payload = body.get("requestPayload")
     if isinstance(payload, dict):
-        objects = [item for item in parse_event(payload) if isinstance(item, S3Object)]
         error = (body.get("responsePayload") or {}).get("errorMessage", "")
-        if objects:
-            return objects[0].key, ("transient_failure", str(error).split(":")[0] or "retries exhausted")
-    return None, ("", "")
+        return _first_key(payload), ("transient_failure", str(error).split(":")[0] or "retries exhausted")
+    return _first_key(body), ("transient_failure", "deliveries exhausted (redrive policy)")
+
+
+def _first_key(event: dict[str, Any]) -> str | None:
+    return next((item.key for item in parse_event(event) if isinstance(item, S3Object)), None)
