@@ -70,6 +70,7 @@ class LocalStack:
         self.outputs: dict[str, str] = {}
         self._parameters = parameters or {}
         self.secret_arn = ""
+        self.overrides: dict[str, str] = {}  # the parameter values deployed
 
     def __enter__(self) -> Self:
         try:
@@ -139,6 +140,7 @@ class LocalStack:
         } | self._parameters
         started = time.monotonic()
         self.secret_arn = secret_arn
+        self.overrides = overrides
         try:
             self.sam_deploy(self.stack_name, overrides)
         except LocalStackError as error:
@@ -149,23 +151,27 @@ class LocalStack:
             self._scaling_config_as_number(self.outputs["IngestEventSourceMappingId"])
         self._log(f"deployed {self.stack_name} in {time.monotonic() - started:.1f}s")
 
-    def sam_deploy(self, stack_name: str, overrides: dict[str, str]) -> None:
-        """`sam deploy --config-env local` of the built template into this ministack, with exactly
-        these parameter values; raises LocalStackError with sam's output when it fails."""
+    def sam_deploy(
+        self, stack_name: str, overrides: dict[str, str], *extra: str, config_env: str = "local"
+    ) -> None:
+        """`sam deploy --config-env <config_env>` of the built template into this ministack, with
+        these parameter values (none: the environment's own) and `extra` arguments; raises
+        LocalStackError with sam's output when it fails."""
+        # SAM splits the overrides on spaces: a value with one (a key prefix) is quoted.
+        pairs = [f'{key}="{value}"' if " " in value else f"{key}={value}" for key, value in overrides.items()]
         self._run_sam(
             "deploy",
             "--config-file",
             str(ROOT / "samconfig.toml"),  # not beside the template deployed
             "--config-env",
-            "local",
+            config_env,
             "--stack-name",
             stack_name,
             "--no-fail-on-empty-changeset",
             "--template-file",
             str(self._ministack_template()),
-            "--parameter-overrides",
-            # SAM splits the overrides on spaces: a value with one (a key prefix) is quoted.
-            *(f'{key}="{value}"' if " " in value else f"{key}={value}" for key, value in overrides.items()),
+            *(["--parameter-overrides", *pairs] if pairs else []),
+            *extra,
         )
 
     def _scaling_config_as_number(self, uuid_: str) -> None:
