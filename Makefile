@@ -8,7 +8,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: help setup lint typecheck unit test clean lock local-venvs demo e2e chaos fuzz bench docs
+.PHONY: help setup lint typecheck unit test clean lock local-venvs demo e2e chaos fuzz bench docs publish
 
 help: ## list the targets
 	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-14s %s\n", $$1, $$2}'
@@ -77,3 +77,14 @@ fuzz: setup ## hypothesis: thousands of generated events and keys through the re
 e2e: setup local-venvs build ## the e2e tier: the real template deployed into ministack
 	mkdir -p .tmp
 	$(BIN)/pytest --basetemp=.tmp/pytest -m e2e tests/e2e
+
+# ---------------------------------------------------------------- publishing (needs real AWS)
+PUBLISH_BUCKET ?=
+PACKAGED := .aws-sam/packaged.yaml
+
+publish: build ## REAL AWS: sam package to PUBLISH_BUCKET, then sam publish to the Serverless Application Repository
+	@test -n "$(PUBLISH_BUCKET)" || { echo "set PUBLISH_BUCKET=<an S3 bucket the repository may read> (docs/deployment.md, Publishing)"; exit 1; }
+	@! grep -q 'YOUR-ORG' template.yaml || { echo "set HomePageUrl and SourceCodeUrl in template.yaml (Metadata) first"; exit 1; }
+	$(TOOLS_ENV) $(SAM_BIN)/sam package --template-file $(BUILD_DIR)/template.yaml \
+	  --s3-bucket $(PUBLISH_BUCKET) --output-template-file $(PACKAGED)
+	$(TOOLS_ENV) $(SAM_BIN)/sam publish --template $(PACKAGED)

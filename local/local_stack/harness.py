@@ -29,6 +29,7 @@ MINISTACK = ROOT / ".venv-ministack" / "bin" / "ministack"
 SAM = ROOT / ".venv-sam" / "bin" / "sam"
 BUILT_TEMPLATE = ROOT / ".aws-sam" / "build" / "template.yaml"
 REGION = "us-east-1"
+WISTIA_ACCOUNT_ID = "111122223333"  # stands in for Wistia's AWS account in the bucket policy
 TOKEN = "local-demo-token-0123456789abcdef"  # noqa: S105 - the emulator's, not a real secret
 # aws_xray_sdk (Powertools Tracer) creates this inside the function, whatever the settings.
 XRAY_MARKER = Path("/tmp/.aws-xray")  # noqa: S108 - a path the SDK hard-codes, cleaned up here
@@ -68,6 +69,8 @@ class LocalStack:
         self.emulator: WistiaEmulator | None = None
         self.outputs: dict[str, str] = {}
         self._parameters = parameters or {}
+        self.secret_arn = ""
+        self.overrides: dict[str, str] = {}  # the parameter values deployed
 
     def __enter__(self) -> Self:
         try:
@@ -118,6 +121,10 @@ class LocalStack:
             trigger = {"TriggerMode": "ExistingBucket", "ExistingBucketName": self._create_bucket()}
         else:
             trigger = {"BucketName": self.bucket}
+            if self._parameters.get("CopyMode", "s3_copy") == "s3_copy":
+                # The template refuses s3_copy into a new bucket without Wistia's account (the
+                # grant); the emulator reads through ministack, so any account id stands in.
+                trigger["WistiaAwsAccountId"] = WISTIA_ACCOUNT_ID
         overrides = {
             **trigger,
             "WistiaSecretArn": secret_arn,
@@ -132,21 +139,10 @@ class LocalStack:
             "Delivery": "direct",
         } | self._parameters
         started = time.monotonic()
+        self.secret_arn = secret_arn
+        self.overrides = overrides
         try:
-            self._run_sam(
-                "deploy",
-                "--config-file",
-                str(ROOT / "samconfig.toml"),  # not beside the template deployed
-                "--config-env",
-                "local",
-                "--stack-name",
-                self.stack_name,
-                "--no-fail-on-empty-changeset",
-                "--template-file",
-                str(self._ministack_template()),
-                "--parameter-overrides",
-                *(f"{key}={value}" for key, value in overrides.items()),
-            )
+            self.sam_deploy(self.stack_name, overrides)
         except LocalStackError as error:
             raise LocalStackError(f"{error}\n{self._failed_resources()}") from None
         stack = self.client("cloudformation").describe_stacks(StackName=self.stack_name)["Stacks"][0]
@@ -154,6 +150,29 @@ class LocalStack:
         if "IngestEventSourceMappingId" in self.outputs:
             self._scaling_config_as_number(self.outputs["IngestEventSourceMappingId"])
         self._log(f"deployed {self.stack_name} in {time.monotonic() - started:.1f}s")
+
+    def sam_deploy(
+        self, stack_name: str, overrides: dict[str, str], *extra: str, config_env: str = "local"
+    ) -> None:
+        """`sam deploy --config-env <config_env>` of the built template into this ministack, with
+        these parameter values (none: the environment's own) and `extra` arguments; raises
+        LocalStackError with sam's output when it fails."""
+        # SAM splits the overrides on spaces: a value with one (a key prefix) is quoted.
+        pairs = [f'{key}="{value}"' if " " in value else f"{key}={value}" for key, value in overrides.items()]
+        self._run_sam(
+            "deploy",
+            "--config-file",
+            str(ROOT / "samconfig.toml"),  # not beside the template deployed
+            "--config-env",
+            config_env,
+            "--stack-name",
+            stack_name,
+            "--no-fail-on-empty-changeset",
+            "--template-file",
+            str(self._ministack_template()),
+            *(["--parameter-overrides", *pairs] if pairs else []),
+            *extra,
+        )
 
     def _scaling_config_as_number(self, uuid_: str) -> None:
         """ministack's CloudFormation keeps MaximumConcurrency, a Ref to a Number parameter, as
@@ -205,6 +224,10 @@ class LocalStack:
             Bucket=self.bucket, NotificationConfiguration={"EventBridgeConfiguration": {}}
         )
         return self.bucket
+
+    def run_sam(self, *args: str) -> None:
+        """The SAM CLI against this ministack (dummy credentials, its endpoint)."""
+        self._run_sam(*args)
 
     def _run_sam(self, *args: str) -> None:
         sam_tmp = self.work_dir / "sam"

@@ -467,8 +467,8 @@ def test_every_parameter_is_described_used_and_its_default_is_allowed():
         ),
         (
             "AllowedPrefixes",
-            ["", "videos/", "a/,b/,c/,d/,e/", "raw_2024/(final)/"],
-            ["/videos/", "a/, b/", "a/,b/,c/,d/,e/,f/", "my videos/", 'a"b/', "a/,"],
+            ["", "videos/", "a/,b/,c/,d/,e/", "raw_2024/(final)/", "my videos/", "Café+crème/"],
+            ["/videos/", "a/, b/", "a/,b/,c/,d/,e/,f/", "videos/*", 'a"b/', "a/,"],
         ),
         ("AllowedExtensions", ["mp4", "mp4,MOV,3gp"], ["", ".mp4", "mp4,", "mp4 mov"]),
         ("MaxObjectBytes", ["", "1", "8589934592"], ["0", "-1", "1e9", "10 GB"]),
@@ -790,7 +790,7 @@ def test_new_bucket_is_encrypted_versioned_private_and_retained():
     assert bucket["VersioningConfiguration"] == {"Status": "Enabled"}
     assert set(bucket["PublicAccessBlockConfiguration"].values()) == {True}
     assert len(bucket["PublicAccessBlockConfiguration"]) == 4
-    assert load()["Resources"]["MediaBucket"]["DeletionPolicy"] == "Retain"
+    assert load()["Resources"]["MediaBucket"]["DeletionPolicy"] == "RetainExceptOnCreate"
     permission = template.properties("S3InvokePermission")
     assert (permission["Principal"], permission["SourceAccount"]) == ("s3.amazonaws.com", "123456789012")
 
