@@ -328,9 +328,9 @@ VARIABLES = (
         "ALLOWED_PREFIXES",
         "allowed_prefixes",
         _listed(_prefix, tuple, "key prefixes without a leading `/`"),
-        "Key prefixes to copy, e.g. `videos/,uploads/`; not set: any key. The template allows at most 5, "
-        "of letters, digits and `/ ! - _ . * ' ( )` (they also become notification filters and policy "
-        "resources).",
+        "Key prefixes to copy, as S3 stores the keys, e.g. `videos/,Café uploads/`; not set: any key. The "
+        'template allows at most 5, without `* ? $ " \\` or a leading `/` (they also become IAM '
+        "resources and EventBridge prefix matchers).",
         parameters=("AllowedPrefixes",),
     ),
     Variable(
