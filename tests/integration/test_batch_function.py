@@ -3,8 +3,6 @@ schema 1.0 and 2.0, through the real handler module (functions/batch/app.py)."""
 
 from __future__ import annotations
 
-import importlib.util
-from collections.abc import Callable
 from types import ModuleType
 from typing import Any
 from urllib.parse import quote, quote_plus
@@ -13,9 +11,9 @@ import pytest
 from s3_wistia_bridge.rate_share import RATE_KEY
 from wistia_emulator import FaultRule
 
-from tests.conftest import ROOT, LambdaContextStub, load_event
+from tests.conftest import LambdaContextStub, load_event
 
-from .conftest import BUCKET, IDEMPOTENCY_TABLE, Stack
+from .conftest import BUCKET, IDEMPOTENCY_TABLE, LoadBatch, Stack
 
 pytestmark = pytest.mark.integration
 
@@ -29,29 +27,6 @@ HARD_KEYS = (
     "videos/Café crème + friends.mp4",
     "videos/日本語/動画.mov",
 )
-LoadBatch = Callable[[dict[str, str]], ModuleType]
-
-
-@pytest.fixture
-def load_batch(monkeypatch: pytest.MonkeyPatch) -> LoadBatch:
-    """Import functions/batch/app.py afresh with this environment (a cold start)."""
-
-    def load(env: dict[str, str]) -> ModuleType:
-        for name, value in env.items():
-            monkeypatch.setenv(name, value)
-        spec = importlib.util.spec_from_file_location("batch_app", ROOT / "functions" / "batch" / "app.py")
-        assert spec is not None
-        assert spec.loader is not None
-        module = importlib.util.module_from_spec(spec)
-        spec.loader.exec_module(module)
-        return module
-
-    return load
-
-
-@pytest.fixture
-def batch_app(stack: Stack, load_batch: LoadBatch) -> ModuleType:
-    return load_batch(stack.env | {"WISTIA_MAX_ATTEMPTS": "1"})
 
 
 def versioned(stack: Stack) -> None:

@@ -13,7 +13,7 @@ from s3_wistia_bridge.models import CopyRequest, CopyResult
 from s3_wistia_bridge.rate_share import DynamoRateLimiter, Grant, RateLimitedCopier, RateShare, decide
 from s3_wistia_bridge.reasons import FailureReason
 
-from .conftest import IDEMPOTENCY_TABLE, REGION
+from .conftest import IDEMPOTENCY_TABLE, REGION, Stack
 
 pytestmark = pytest.mark.integration
 
@@ -44,15 +44,9 @@ def test_over_a_minute_the_rule_grants_the_rate_plus_the_burst():
 
 
 @pytest.fixture
-def dynamodb(aws: str):
-    client = boto3.client("dynamodb", region_name=REGION)
-    client.create_table(
-        TableName=IDEMPOTENCY_TABLE,
-        AttributeDefinitions=[{"AttributeName": "id", "AttributeType": "S"}],
-        KeySchema=[{"AttributeName": "id", "KeyType": "HASH"}],
-        BillingMode="PAY_PER_REQUEST",
-    )
-    return client
+def dynamodb(stack: Stack):
+    """The stack's idempotency table, where the bucket lives."""
+    return stack.dynamodb
 
 
 class OneWriteAtATime:

@@ -57,8 +57,12 @@ class Heads(Protocol):
 
 
 class BatchFunction:
-    def __init__(self, bridge: Bridge, objects: Heads, failures: FailureSink, region: str) -> None:
+    def __init__(
+        self, bridge: Bridge, objects: Heads, failures: FailureSink, region: str, max_sleep: float = 2.0
+    ) -> None:
         self.bridge = bridge
+        # Batch Operations retries a TemporaryFailure for free: a long Retry-After is left to it.
+        self._max_sleep = max_sleep
         self._objects = objects
         self._failures = failures
         self._region = region
@@ -71,6 +75,7 @@ class BatchFunction:
             deadline=Deadline.from_context(context),
             request_id=getattr(context, "aws_request_id", None),
             function_arn=getattr(context, "invoked_function_arn", None),
+            max_sleep=self._max_sleep,
             overrides=batch.overrides,
         )
         self.bridge.register_lambda_context(context)
@@ -207,4 +212,5 @@ def build_batch_function(
     )
     bridge = build_bridge(env, session, wrap_copier=lambda copier: RateLimitedCopier(copier, limiter))
     aws = AwsClients(session)
-    return BatchFunction(bridge, S3Objects(aws), SqsFailureQueue(config.failure_queue_url, aws), region)
+    failures = SqsFailureQueue(config.failure_queue_url, aws)
+    return BatchFunction(bridge, S3Objects(aws), failures, region, max_sleep=settings.max_wait_seconds)
