@@ -12,7 +12,7 @@ import sys
 from collections.abc import Callable
 from pathlib import Path
 
-from s3_wistia_bridge.config import configuration_table
+from s3_wistia_bridge.config import batch_configuration_table, configuration_table
 from s3_wistia_bridge.reasons import runbook_table
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -21,6 +21,7 @@ ROOT = Path(__file__).resolve().parents[1]
 SECTIONS: dict[tuple[str, str], Callable[[], str]] = {
     ("docs/runbook.md", "reasons"): runbook_table,
     ("docs/configuration.md", "configuration"): configuration_table,
+    ("docs/configuration.md", "batch-configuration"): batch_configuration_table,
 }
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import importlib.util
 import io
 import json
 from collections.abc import Callable, Iterator
@@ -15,6 +16,8 @@ from s3_wistia_bridge.events import s3_notification
 from s3_wistia_bridge.idempotency import JOURNAL_PREFIX, KEY_PREFIX
 from s3_wistia_bridge.observability import logger
 from wistia_emulator import WistiaEmulator
+
+from tests.conftest import ROOT
 
 TOKEN = "wst-0123456789abcdef-SECRET-TOKEN"  # distinctive, so leak checks can search for it
 ROTATED_TOKEN = "wst-fedcba9876543210-ROTATED-TOKEN"
@@ -173,3 +176,28 @@ def metric_values(records: list[dict[str, Any]], name: str) -> list[tuple[float,
             value = record[name]
             found.append((sum(value) if isinstance(value, list) else value, record))
     return found
+
+
+LoadBatch = Callable[[dict[str, str]], ModuleType]
+
+
+@pytest.fixture
+def load_batch(monkeypatch: pytest.MonkeyPatch) -> LoadBatch:
+    """Import functions/batch/app.py afresh with this environment (a cold start)."""
+
+    def load(env: dict[str, str]) -> ModuleType:
+        for name, value in env.items():
+            monkeypatch.setenv(name, value)
+        spec = importlib.util.spec_from_file_location("batch_app", ROOT / "functions" / "batch" / "app.py")
+        assert spec is not None
+        assert spec.loader is not None
+        module = importlib.util.module_from_spec(spec)
+        spec.loader.exec_module(module)
+        return module
+
+    return load
+
+
+@pytest.fixture
+def batch_app(stack: Stack, load_batch: LoadBatch) -> ModuleType:
+    return load_batch(stack.env | {"WISTIA_MAX_ATTEMPTS": "1"})

@@ -11,10 +11,12 @@ from typing import Any
 import pytest
 from s3_wistia_bridge import config as config_module
 from s3_wistia_bridge.config import (
+    BATCH_FUNCTION_ENVIRONMENT,
     DEFAULT_EXTENSIONS,
     DEFAULT_UPLOAD_URL,
     FUNCTION_ENVIRONMENT,
     VARIABLES,
+    BatchConfig,
     BridgeConfig,
     ConfigError,
     CopyMode,
@@ -503,7 +505,17 @@ def test_function_environment_lists_every_variable_from_environ_reads():
     BridgeConfig.from_environ(env)
 
     assert env.asked - LAMBDA_RESERVED <= set(FUNCTION_ENVIRONMENT)
-    assert names_read_in_config_source() - LAMBDA_RESERVED <= set(FUNCTION_ENVIRONMENT)
+    # config.py also declares the batch function's own variables (a superset of the ingest's).
+    assert names_read_in_config_source() - LAMBDA_RESERVED <= set(BATCH_FUNCTION_ENVIRONMENT)
+
+
+def test_the_batch_function_reads_its_own_variables_and_every_ingest_one():
+    env = RecordingEnv({})
+    assert BatchConfig.from_environ(env) == BatchConfig(rate_per_minute=200, burst=5, max_wait_seconds=2)
+    assert env.asked == {"BACKFILL_RATE_PER_MINUTE", "BACKFILL_RATE_BURST", "BACKFILL_MAX_WAIT_SECONDS"}
+    assert set(BATCH_FUNCTION_ENVIRONMENT) == set(FUNCTION_ENVIRONMENT) | env.asked
+    with pytest.raises(ConfigError, match="BACKFILL_RATE_PER_MINUTE: '601' is over the maximum of 600"):
+        BatchConfig.from_environ({"BACKFILL_RATE_PER_MINUTE": "601"})
 
 
 def test_function_environment_has_no_stale_bridge_variables():

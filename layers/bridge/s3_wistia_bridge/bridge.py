@@ -33,7 +33,15 @@ from .events import ParsedItem
 from .failures import failure_record, malformed_record
 from .idempotency import Copier, CopyOutcome, IdempotentCopier
 from .metadata import object_settings
-from .models import CopyRequest, JsonDict, MalformedEvent, ObjectReport, Outcome, S3Object
+from .models import (
+    CopyRequest,
+    JsonDict,
+    MalformedEvent,
+    ObjectReport,
+    Outcome,
+    RequestOverrides,
+    S3Object,
+)
 from .observability import count, count_by, logger
 from .reasons import FailureReason
 from .routing import copy_request
@@ -66,6 +74,8 @@ class Invocation(NamedTuple):
     # The longest backoff worth sleeping through in this invocation; None: what the deadline
     # allows. A queue retries later for free, so buffered delivery sleeps little.
     max_sleep: float | None = None
+    # A backfill job's choices for every request of the invocation (S3 Batch Operations).
+    overrides: RequestOverrides = RequestOverrides()
 
 
 class Processed(NamedTuple):
@@ -158,7 +168,7 @@ class Bridge:
             prepared = self._prepare(obj)
             if isinstance(prepared, Rejection):
                 return self._rejected(obj, prepared)
-            request = prepared
+            request = invocation.overrides.apply(prepared)
             outcome = self._copy_once(obj, request, invocation)
         except PermanentFailure as failure:
             return self._permanent(obj, failure, invocation)

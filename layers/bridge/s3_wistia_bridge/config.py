@@ -474,6 +474,76 @@ VARIABLES = (
 FUNCTION_ENVIRONMENT = tuple(variable.name for variable in VARIABLES)
 
 
+# ---------------------------------------------------------------- the batch function (backfill)
+
+# The batch function (S3 Batch Operations) reads every variable above and these. Wistia's budget
+# (600 requests a minute per account, WISTIA-API §8) is shared: the backfill takes at most this
+# share, so live uploads keep the rest.
+BATCH_VARIABLES = (
+    Variable(
+        "BACKFILL_RATE_PER_MINUTE",
+        "rate_per_minute",
+        _integer(1, 600),
+        "Copy requests a backfill may send to Wistia per minute, across all its invocations (a token "
+        "bucket in IDEMPOTENCY_TABLE); live uploads are not limited by it and keep the rest of "
+        "Wistia's 600/min.",
+        parameters=("BackfillRatePerMinute",),
+        default="200",
+    ),
+    Variable(
+        "BACKFILL_RATE_BURST",
+        "burst",
+        _integer(1, 100),
+        "Requests a backfill may send at once after a pause, before the rate applies.",
+        parameters=("BackfillRateBurst",),
+        default="5",
+    ),
+    Variable(
+        "BACKFILL_MAX_WAIT_SECONDS",
+        "max_wait_seconds",
+        _integer(0, 10),
+        "Longest a task waits for its turn inside the invocation (billed); a longer wait answers "
+        "`TemporaryFailure` and S3 Batch Operations retries the task.",
+        parameters=("BackfillMaxWaitSeconds",),
+        default="2",
+    ),
+)
+
+# Every variable the batch function reads.
+BATCH_FUNCTION_ENVIRONMENT = FUNCTION_ENVIRONMENT + tuple(variable.name for variable in BATCH_VARIABLES)
+
+
+class BatchConfig(NamedTuple):
+    """The batch function's own settings (its BridgeConfig comes from the same environment)."""
+
+    rate_per_minute: int
+    burst: int
+    max_wait_seconds: int
+
+    @classmethod
+    def from_environ(cls, env: Mapping[str, str]) -> BatchConfig:
+        return cls(**{variable.field: variable.read(env) for variable in BATCH_VARIABLES if variable.field})
+
+
+# S3 Batch Operations' `job.userArguments` (CreateJob's UserArguments, invocation schema 2.0):
+# strings, validated like the environment; any other key is refused.
+JOB_ARGUMENTS = (
+    Variable(
+        "project_id",
+        "project_id",
+        Parser(_project_id, "1..64 letters and digits"),
+        "The Wistia project of every object of the job, in place of the routed one.",
+    ),
+    Variable(
+        "low_priority",
+        "low_priority",
+        Parser(_boolean, "`true`, `false` (any case)", choices=("true", "false")),
+        "Ask Wistia to encode the job's uploads behind live ones (sent with URL imports only).",
+        default="true",
+    ),
+)
+
+
 class BridgeConfig(NamedTuple):
     """The validated configuration; from_environ gives each field its value or its default."""
 
@@ -506,13 +576,13 @@ class BridgeConfig(NamedTuple):
         return cls(**{variable.field: variable.read(env) for variable in VARIABLES if variable.field})
 
 
-def configuration_table() -> str:
-    """The table of docs/configuration.md: one row per variable, in the order they are checked."""
+def configuration_table(variables: tuple[Variable, ...] = VARIABLES) -> str:
+    """A table of docs/configuration.md: one row per variable, in the order they are checked."""
     rows = ["| parameter | variable | default | allowed | meaning |", "| --- | --- | --- | --- | --- |"]
     rows.extend(
         f"| {_parameter_cell(variable)} | `{variable.name}` | {_default_cell(variable)} "
         f"| {variable.parse.bounds or 'any text'} | {variable.meaning} |"
-        for variable in VARIABLES
+        for variable in variables
     )
     return "\n".join(rows)
 
@@ -527,3 +597,8 @@ def _default_cell(variable: Variable) -> str:
     if variable.missing:
         return "required"
     return f"`{variable.default}`" if variable.default is not None else "not set"
+
+
+def batch_configuration_table() -> str:
+    """The batch function's own variables (docs/configuration.md)."""
+    return configuration_table(BATCH_VARIABLES)

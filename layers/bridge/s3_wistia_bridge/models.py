@@ -99,6 +99,10 @@ class CopyRequest:
     description: str | None = None
     contact_id: int | None = None
     url: str | None = field(default=None, repr=False)
+    # A backfill asks Wistia to encode behind live uploads. Wistia documents `low_priority` only on
+    # the Upload API's URL import (WISTIA-API §6); nothing public says /s3_copy accepts it, so it is
+    # sent with a `url` only and an s3_copy goes without it.
+    low_priority: bool = False
 
     def form(self) -> dict[str, str]:
         """The form fields, optional ones only when set.
@@ -122,7 +126,25 @@ class CopyRequest:
             fields["description"] = self.description
         if self.contact_id is not None:
             fields["contact_id"] = str(self.contact_id)
+        if self.low_priority and self.url is not None:
+            fields["low_priority"] = "true"
         return fields
+
+
+class RequestOverrides(NamedTuple):
+    """What a backfill job asks of every request (S3 Batch Operations' `userArguments`)."""
+
+    project_id: str | None = None  # replaces the routed (or metadata's) project
+    low_priority: bool = False
+
+    def apply(self, request: CopyRequest) -> CopyRequest:
+        if self.project_id is None and not self.low_priority:
+            return request
+        return replace(
+            request,
+            project_id=self.project_id or request.project_id,
+            low_priority=self.low_priority or request.low_priority,
+        )
 
 
 class CopyResult(NamedTuple):

@@ -113,6 +113,14 @@ class FailureReason(StrEnum):
         "another invocation was copying the same object version at that moment",
         "Nothing: a retry or a replay answers `duplicate` once the first copy finished.",
     )
+    BACKFILL_RATE_LIMITED = (
+        "backfill_rate_limited",
+        ReasonClass.TRANSIENT,
+        "a backfill task found the backfill's share of the Wistia rate budget used up "
+        "(BACKFILL_RATE_PER_MINUTE), so nothing was sent",
+        "Nothing: S3 Batch Operations retries the task. For a faster backfill raise "
+        "`BACKFILL_RATE_PER_MINUTE`, leaving live uploads their share of Wistia's limit.",
+    )
     # --- unknown: Lambda gave up without the bridge's own reason ---------------------------------
     RETRIES_EXHAUSTED = (
         "retries_exhausted",

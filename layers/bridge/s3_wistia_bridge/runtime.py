@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import Any
 
 import boto3
@@ -18,7 +18,7 @@ from .delivery import QUEUE_MAX_SLEEP_SECONDS, SqsRetryQueue, receive_count, ret
 from .errors import TransientFailure
 from .events import is_sqs_batch, parse_event, parse_sqs_body
 from .failure_queue import SqsFailureQueue
-from .idempotency import IdempotentCopier, SentJournal
+from .idempotency import Copier, IdempotentCopier, SentJournal
 from .models import JsonDict
 from .observability import count, logger
 from .reasons import FailureReason
@@ -27,10 +27,17 @@ from .wistia import MIN_READ_SECONDS, RetryNotice, WistiaClient
 from .wistia_token import SecretsManagerToken
 
 
-def build_bridge(env: Mapping[str, str], session: boto3.session.Session | None = None) -> Bridge:
+def build_bridge(
+    env: Mapping[str, str],
+    session: boto3.session.Session | None = None,
+    *,
+    wrap_copier: Callable[[Copier], Copier] | None = None,
+) -> Bridge:
     """One bridge per container: config validated now, so a bad value fails the cold start.
 
-    `session`: the boto3 Session its clients come from (default: a new one)."""
+    `session`: the boto3 Session its clients come from (default: a new one). `wrap_copier`: what
+    stands between the idempotency check and Wistia (the batch function's rate share), so only a
+    request that is really sent pays for it."""
     config = BridgeConfig.from_environ(env)
     aws = AwsClients(session)
     tokens = SecretsManagerToken(config.secret_id, config.token_cache_seconds, client=aws.secrets_manager)
@@ -44,17 +51,18 @@ def build_bridge(env: Mapping[str, str], session: boto3.session.Session | None =
         max_attempts=config.max_attempts,
         on_retry=_log_retry,
     )
+    copier: Copier = client if wrap_copier is None else wrap_copier(client)
     idempotency = None
     if config.idempotency_table:
         idempotency = IdempotentCopier(
-            client,
+            copier,
             DynamoDBPersistenceLayer(table_name=config.idempotency_table, boto3_client=aws.dynamodb),
             config.idempotency_ttl_seconds,
             SentJournal(aws.dynamodb, config.idempotency_table, config.idempotency_ttl_seconds),
         )
     return Bridge(
         config,
-        client,
+        copier,
         SqsFailureQueue(config.failure_queue_url, aws),
         idempotency=idempotency,
         objects=S3Objects(aws),  # its client is made on first use: EventBridge keys, opt-in modes
