@@ -17,11 +17,14 @@ from .deadline import Deadline
 from .delivery import QUEUE_MAX_SLEEP_SECONDS, SqsRetryQueue, receive_count, retry_delay
 from .errors import TransientFailure
 from .events import is_sqs_batch, parse_event, parse_sqs_body
+from .events_out import EventPublisher, NoEvents
 from .failure_queue import SqsFailureQueue
 from .idempotency import IdempotentCopier, SentJournal
+from .ledger import Ledger
 from .models import JsonDict
 from .observability import count, logger
 from .reasons import FailureReason
+from .recorder import Recorder
 from .s3_objects import S3Objects
 from .wistia import MIN_READ_SECONDS, RetryNotice, WistiaClient
 from .wistia_token import SecretsManagerToken
@@ -59,7 +62,17 @@ def build_bridge(env: Mapping[str, str], session: boto3.session.Session | None =
         idempotency=idempotency,
         objects=S3Objects(aws),  # its client is made on first use: EventBridge keys, opt-in modes
         retries=SqsRetryQueue(aws),
+        recorder=_recorder(config, aws),
     )
+
+
+def _recorder(config: BridgeConfig, aws: AwsClients) -> Recorder | None:
+    """The ledger and EventBridge side of the ingest path, when either is configured."""
+    if not (config.ledger_table or config.event_bus_name):
+        return None
+    ledger = Ledger(aws.dynamodb, config.ledger_table) if config.ledger_table else None
+    events = EventPublisher(config.event_bus_name, aws) if config.event_bus_name else NoEvents()
+    return Recorder(ledger, events)
 
 
 def handle(bridge: Bridge, event: Any, context: Any) -> JsonDict:
