@@ -242,6 +242,22 @@ class S3Objects:
         with response["Body"] as body:
             return bytes(body.read(count))
 
+    def tag_all(self, obj: S3Object, tags: dict[str, str]) -> TagWrite:
+        """Set several tags on exactly this object version in one write, keeping the others; NO_ROOM
+        (nothing written) when they do not all fit in S3's 10. Raises boto3's errors."""
+        client = self._client(obj.region)
+        params = self._params(obj)
+        merged: list[TagTypeDef] = list(client.get_object_tagging(**params).get("TagSet", []))
+        result = TagWrite.UNCHANGED
+        for key, value in tags.items():
+            merged, written = merge_tag(merged, key, value)
+            if written is TagWrite.NO_ROOM:
+                return written
+            result = TagWrite.WRITTEN if written is TagWrite.WRITTEN else result
+        if result is TagWrite.WRITTEN:
+            client.put_object_tagging(**params, Tagging={"TagSet": merged})
+        return result
+
     def tag(self, obj: S3Object, key: str, value: str) -> TagWrite:
         """Set one tag on exactly this object version, keeping the others. Raises boto3's errors."""
         client = self._client(obj.region)
