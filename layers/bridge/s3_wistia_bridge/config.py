@@ -535,13 +535,14 @@ class BridgeConfig(NamedTuple):
         return cls(**{variable.field: variable.read(env) for variable in VARIABLES if variable.field})
 
 
-def configuration_table() -> str:
-    """The table of docs/configuration.md: one row per variable, in the order they are checked."""
+def configuration_table(variables: tuple[Variable, ...] = VARIABLES) -> str:
+    """The table of docs/configuration.md (or of another function's variables): one row per
+    variable, in the order they are checked."""
     rows = ["| parameter | variable | default | allowed | meaning |", "| --- | --- | --- | --- | --- |"]
     rows.extend(
         f"| {_parameter_cell(variable)} | `{variable.name}` | {_default_cell(variable)} "
         f"| {variable.parse.bounds or 'any text'} | {variable.meaning} |"
-        for variable in VARIABLES
+        for variable in variables
     )
     return "\n".join(rows)
 

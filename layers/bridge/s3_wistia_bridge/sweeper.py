@@ -80,11 +80,12 @@ class Sweeper:
         self._clock = clock
         self._pacer = pacer or (lambda: Pacer(config.sweep_requests_per_second, config.sweep_max_requests))
 
-    def run(self, remaining: Callable[[], float]) -> JsonDict:
-        """One sweep; `remaining`: the invocation's seconds left. Returns what it did."""
+    def run(self, remaining: Callable[[], float], now: datetime | None = None) -> JsonDict:
+        """One sweep; `remaining`: the invocation's seconds left; `now`: the sweep's time (default:
+        the clock's). Returns what it did."""
         if self._config.status_tracking is StatusTracking.OFF:
             return {"tracking": StatusTracking.OFF.value}
-        now = self._clock()
+        now = now or self._clock()
         cutoff = utc_timestamp(now - timedelta(minutes=self._config.sweep_after_minutes))
         deadline = utc_timestamp(now - timedelta(minutes=self._config.ready_deadline_minutes))
         pacer = self._pacer()

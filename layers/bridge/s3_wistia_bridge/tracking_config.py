@@ -11,16 +11,7 @@ from collections.abc import Mapping
 from enum import StrEnum
 from typing import NamedTuple
 
-from .config import (
-    _URL,
-    DEFAULT_API_URL,
-    ConfigError,
-    Parser,
-    Variable,
-    _choice,
-    _integer,
-    _text,
-)
+from .config import VARIABLES, ConfigError, Parser, Variable, _choice, _integer, _text, configuration_table
 
 
 class StatusTracking(StrEnum):
@@ -58,23 +49,23 @@ def _rate(maximum: float) -> Parser:
     return Parser(check, bounds)
 
 
-_REQUIRED_TABLE = "required; set it to the name of the ledger table (the stack creates it)"
+def _ingest(name: str, meaning: str, missing: str | None = None) -> Variable:
+    """The ingest function's declaration of a variable both read, with this function's meaning
+    (and, for one the ingest function may go without, what its absence means here)."""
+    variable = next(variable for variable in VARIABLES if variable.name == name)
+    return variable._replace(meaning=meaning, missing=missing or variable.missing)
+
 
 TRACKING_VARIABLES = (
-    Variable(
+    _ingest(
         "LEDGER_TABLE",
-        "ledger_table",
-        Parser(_text),
         "The ledger table the ingest function writes (the stack creates it).",
-        missing=_REQUIRED_TABLE,
+        missing="required; set it to the name of the ledger table (the stack creates it)",
     ),
-    Variable(
+    _ingest(
         "FAILURE_QUEUE_URL",
-        "failure_queue_url",
-        Parser(_text),
         "Where a media that failed in Wistia, or was not ready in time, is recorded (the ingest "
         "function's failure queue: a replay copies the object again as a new media).",
-        missing="required but not set; set it to the URL of the SQS failure queue",
     ),
     Variable(
         "STATUS_TRACKING",
@@ -100,13 +91,8 @@ TRACKING_VARIABLES = (
         "Sweeper: the Wistia token's secret (the ingest function's); it must be allowed to read medias.",
         parameters=("WistiaSecretArn",),
     ),
-    Variable(
-        "WISTIA_API_URL",
-        "api_url",
-        _URL,
-        "Sweeper: Wistia's Data API host (Show Media, `GET /modern/medias/{hashed_id}`).",
-        parameters=("WistiaApiUrl",),
-        default=DEFAULT_API_URL,
+    _ingest(
+        "WISTIA_API_URL", "Sweeper: Wistia's Data API host (Show Media, `GET /modern/medias/{hashed_id}`)."
     ),
     Variable(
         "SWEEP_AFTER_MINUTES",
@@ -151,10 +137,8 @@ TRACKING_VARIABLES = (
         parameters=("SourceDisposition",),
         default=SourceDisposition.KEEP.value,
     ),
-    Variable(
+    _ingest(
         "EVENT_BUS_NAME",
-        "event_bus_name",
-        Parser(_text),
         "The EventBridge bus for `Media Ready` and `Media Failed` (docs/events.md); the stack sets "
         "`default`; not set: no events.",
     ),
@@ -199,15 +183,4 @@ class TrackingConfig(NamedTuple):
 
 def tracking_table() -> str:
     """The table of docs/lifecycle.md: one row per variable."""
-    rows = ["| parameter | variable | default | allowed | meaning |", "| --- | --- | --- | --- | --- |"]
-    for variable in TRACKING_VARIABLES:
-        parameter = " / ".join(f"`{name}`" for name in variable.parameters) or "set by the stack"
-        if variable.missing:
-            default = "required"
-        else:
-            default = f"`{variable.default}`" if variable.default is not None else "not set"
-        rows.append(
-            f"| {parameter} | `{variable.name}` | {default} | {variable.parse.bounds or 'any text'} "
-            f"| {variable.meaning} |"
-        )
-    return "\n".join(rows)
+    return configuration_table(TRACKING_VARIABLES)

@@ -23,7 +23,7 @@ from .sweeper import Sweeper
 from .tracker import Tracker
 from .tracking_config import StatusTracking, TrackingConfig
 from .webhook_receiver import WebhookReceiver
-from .wistia_token import SecretsManagerToken
+from .wistia_token import SecretsManagerToken, secret_error_code
 
 SECRET_CACHE_SECONDS = 300
 
@@ -40,11 +40,9 @@ class WebhookSecret:
         try:
             raw = self._provider.get(self._secret_id, max_age=SECRET_CACHE_SECONDS, force_fetch=refresh)
         except GetParameterError as error:
-            cause = error.__cause__ or error.__context__ or error
-            code = getattr(cause, "response", {}).get("Error", {}).get("Code", type(cause).__name__)
             raise TransientFailure(
                 FailureReason.SECRET_UNAVAILABLE,
-                f"could not read WISTIA_WEBHOOK_SECRET_ID {self._secret_id!r} ({code})",
+                f"could not read WISTIA_WEBHOOK_SECRET_ID {self._secret_id!r} ({secret_error_code(error)})",
             ) from None
         return parse_webhook_secret(raw if isinstance(raw, str) else "")
 
