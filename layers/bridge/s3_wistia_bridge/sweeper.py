@@ -91,7 +91,8 @@ class Sweeper:
         pacer = self._pacer()
         counts: Counter[str] = Counter()
         stopped = None
-        for entry in self._ledger.open_before(cutoff, self._config.sweep_max_requests):
+        # One more than may be asked: the run then knows (and says) that it left some open.
+        for entry in self._ledger.open_before(cutoff, self._config.sweep_max_requests + 1):
             if remaining() < RESERVE_SECONDS or not pacer.take():
                 stopped = "out of time" if remaining() < RESERVE_SECONDS else "SWEEP_MAX_REQUESTS"
                 break
