@@ -14,6 +14,7 @@ from pathlib import Path
 
 from s3_wistia_bridge.config import configuration_table
 from s3_wistia_bridge.reasons import runbook_table
+from s3_wistia_bridge.tracking_config import tracking_table
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -21,6 +22,7 @@ ROOT = Path(__file__).resolve().parents[1]
 SECTIONS: dict[tuple[str, str], Callable[[], str]] = {
     ("docs/runbook.md", "reasons"): runbook_table,
     ("docs/configuration.md", "configuration"): configuration_table,
+    ("docs/lifecycle.md", "tracking"): tracking_table,
 }
 
 
