@@ -149,7 +149,7 @@ def test_webhooks_are_signed_deliveries_of_the_documented_envelope(
     )
     assert response.json()["secret"] == "[set]"  # never echoed
     hashed_id = upload(wistia)
-    wait_for(lambda: len(consumer.received) == 3)
+    wait_for(lambda: len(wistia.webhook_deliveries()) == 3)
     for headers, body in consumer.received:
         expected = hmac.new(SECRET.encode(), body, hashlib.sha256).hexdigest()
         assert headers["X-Wistia-Signature"] == expected
@@ -188,7 +188,7 @@ def test_duplicates_late_and_reordered_deliveries_are_seeded(wistia: WistiaEmula
         seed=3,
     )
     upload(wistia)
-    wait_for(lambda: len(consumer.received) == 6)
+    wait_for(lambda: len(wistia.webhook_deliveries()) == 6)
     kinds = [event["type"] for event in consumer.events()]
     assert sorted(kinds) == sorted(["media.created", "media.processing", "media.ready"] * 2)
     assert kinds.index("media.processing") > kinds.index("media.ready")

@@ -108,6 +108,11 @@ class FunctionUrl:
         self._server.shutdown()
         self._server.server_close()
 
+    def idle(self) -> None:
+        """Return once no invocation is running (the one whose effect a test just saw included)."""
+        with self._lock:
+            return
+
     def _serve(self, request: BaseHTTPRequestHandler) -> None:
         length = int(request.headers.get("Content-Length") or 0)
         body = request.rfile.read(length)
@@ -189,6 +194,8 @@ class Tracked:
         end = time.monotonic() + seconds
         while time.monotonic() < end:
             if check():
+                for server in self.servers:  # the invocation that made it true has finished too
+                    server.idle()
                 return
             time.sleep(0.05)
         raise AssertionError(f"not reached in {seconds} s; ledger: {self.ledger()}")

@@ -311,14 +311,15 @@ def test_a_ready_source_gets_its_tag_and_a_failed_one_does_not(tracked: Tracked)
         )
     )
     hashed_id = tracked.entry("videos/good.mp4")["hashed_id"]
-    tags = tracked.stack.s3.get_object_tagging(
-        Bucket=BUCKET, Key="videos/good.mp4", VersionId=good["VersionId"]
-    )["TagSet"]
-    assert {tag["Key"]: tag["Value"] for tag in tags} == {
-        "team": "video",
-        "wistia-status": "ready",
-        "wistia-hashed-id": hashed_id,
-    }
+
+    def tags() -> dict[str, str]:
+        found = tracked.stack.s3.get_object_tagging(
+            Bucket=BUCKET, Key="videos/good.mp4", VersionId=good["VersionId"]
+        )
+        return {tag["Key"]: tag["Value"] for tag in found["TagSet"]}
+
+    tracked.wait_for(lambda: len(tags()) == 3)  # tagged just after the ledger says ready
+    assert tags() == {"team": "video", "wistia-status": "ready", "wistia-hashed-id": hashed_id}
     assert tracked.stack.s3.get_object_tagging(Bucket=BUCKET, Key="videos/bad.mp4")["TagSet"] == []
 
 
