@@ -25,7 +25,7 @@ EventBridge, never failing or repeating a copy over it.
 from __future__ import annotations
 
 from collections.abc import Iterable
-from typing import Any, NamedTuple, Protocol
+from typing import TYPE_CHECKING, Any, NamedTuple, Protocol
 
 from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
 
@@ -41,10 +41,12 @@ from .metadata import object_settings
 from .models import CopyRequest, JsonDict, MalformedEvent, ObjectReport, Outcome, S3Object
 from .observability import count, count_by, logger
 from .reasons import FailureReason
-from .recorder import Plan, Recorder
 from .routing import copy_request
 from .s3_objects import CredentialFacts, ObjectHead, TagWrite, error_code, presign_lifetime_warning
 from .validation import Reason, Rejection, file_extension, validate
+
+if TYPE_CHECKING:  # the recorder is imported only when a ledger or events are configured (runtime.py)
+    from .recorder import Plan, Recorder
 
 
 class FailureSink(Protocol):
@@ -160,19 +162,19 @@ class Bridge:
         return ObjectReport(Outcome.SKIPPED, None, item.reason, item.detail)
 
     def _copy(self, obj: S3Object, invocation: Invocation) -> ObjectReport:
-        plan = Plan()
+        plan: Plan | None = None
         try:
             chosen = self._choose_key(obj)
             if isinstance(chosen, Rejection):
                 return self._rejected(obj, chosen)
             obj = chosen
-            plan = self._recorder.plan(obj) if self._recorder is not None else plan
-            if plan.answer is not None:  # the ledger knows this version's media: nothing to send
+            plan = self._recorder.plan(obj) if self._recorder is not None else None
+            if plan is not None and plan.answer is not None:  # the ledger knows its media: nothing to send
                 return self._after_copy(obj, None, plan.answer, plan)
             prepared = self._prepare(obj)
             if isinstance(prepared, Rejection):
                 return self._rejected(obj, prepared)
-            outcome = self._copy_once(obj, prepared, invocation, plan.replaces)
+            outcome = self._copy_once(obj, prepared, invocation, plan.replaces if plan else None)
         except PermanentFailure as failure:
             return self._permanent(obj, failure, invocation, plan)
         except TransientFailure as failure:
@@ -184,7 +186,7 @@ class Bridge:
         return self._after_copy(obj, prepared, outcome, plan)
 
     def _after_copy(
-        self, obj: S3Object, request: CopyRequest | None, outcome: CopyOutcome, plan: Plan
+        self, obj: S3Object, request: CopyRequest | None, outcome: CopyOutcome, plan: Plan | None
     ) -> ObjectReport:
         report = self._copied(obj, request, outcome, plan)
         if self.config.write_back_tag_key:
@@ -214,7 +216,7 @@ class Bridge:
         return found[0]
 
     def _copied(
-        self, obj: S3Object, request: CopyRequest | None, outcome: CopyOutcome, plan: Plan
+        self, obj: S3Object, request: CopyRequest | None, outcome: CopyOutcome, plan: Plan | None
     ) -> ObjectReport:
         result = outcome.result
         if outcome.duplicate or request is None:
@@ -222,7 +224,7 @@ class Bridge:
                 "duplicate: this object version was already copied",
                 hashed_id=result.hashed_id,
                 copied_at=outcome.copied_at,
-                answered_by="ledger" if plan.answer is not None else "idempotency",
+                answered_by="ledger" if plan is not None and plan.answer is not None else "idempotency",
             )
             count("DuplicateSuppressed")
             return ObjectReport(Outcome.DUPLICATE, obj.uri, hashed_id=result.hashed_id)
@@ -234,7 +236,7 @@ class Bridge:
             copy_mode=self.config.copy_mode.value,
             attempts=result.attempts,
             recovered_after_unanswered_request=result.recovered,
-            replaces=plan.replaces,
+            replaces=plan.replaces if plan else None,
         )
         count("ObjectCopied")
         return ObjectReport(Outcome.COPIED, obj.uri, hashed_id=result.hashed_id)
@@ -339,7 +341,7 @@ class Bridge:
         return ObjectReport(Outcome.REJECTED, obj.uri, rejection.reason.value, rejection.message)
 
     def _permanent(
-        self, obj: S3Object, failure: PermanentFailure, invocation: Invocation, plan: Plan
+        self, obj: S3Object, failure: PermanentFailure, invocation: Invocation, plan: Plan | None
     ) -> ObjectReport:
         if self._recorder is not None:
             self._recorder.copy_failed(obj, failure, plan)

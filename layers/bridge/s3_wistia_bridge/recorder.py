@@ -65,7 +65,8 @@ class Recorder:
             _failed("could not read the ledger: copying as if it had no entry", error)
             return Plan()
 
-    def accepted(self, obj: S3Object, request: CopyRequest, result: CopyResult, plan: Plan) -> None:
+    def accepted(self, obj: S3Object, request: CopyRequest, result: CopyResult, plan: Plan | None) -> None:
+        plan = plan or Plan()
         outcome = Outcome(
             MediaStatus.ACCEPTED,
             plan.generation,
@@ -88,7 +89,8 @@ class Recorder:
         self._write(obj, outcome)
         self._events.publish(DetailType.OBJECT_REJECTED, _detail(obj, outcome, message=rejection.message))
 
-    def copy_failed(self, obj: S3Object, failure: PermanentFailure, plan: Plan) -> None:
+    def copy_failed(self, obj: S3Object, failure: PermanentFailure, plan: Plan | None) -> None:
+        plan = plan or Plan()
         outcome = Outcome(
             MediaStatus.COPY_FAILED,
             plan.generation,

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import boto3
 from aws_lambda_powertools.utilities.batch import BatchProcessor, EventType, process_partial_response
@@ -17,17 +17,17 @@ from .deadline import Deadline
 from .delivery import QUEUE_MAX_SLEEP_SECONDS, SqsRetryQueue, receive_count, retry_delay
 from .errors import TransientFailure
 from .events import is_sqs_batch, parse_event, parse_sqs_body
-from .events_out import EventPublisher, NoEvents
 from .failure_queue import SqsFailureQueue
 from .idempotency import IdempotentCopier, SentJournal
-from .ledger import Ledger
 from .models import JsonDict
 from .observability import count, logger
 from .reasons import FailureReason
-from .recorder import Recorder
 from .s3_objects import S3Objects
 from .wistia import MIN_READ_SECONDS, RetryNotice, WistiaClient
 from .wistia_token import SecretsManagerToken
+
+if TYPE_CHECKING:
+    from .recorder import Recorder
 
 
 def build_bridge(env: Mapping[str, str], session: boto3.session.Session | None = None) -> Bridge:
@@ -67,9 +67,14 @@ def build_bridge(env: Mapping[str, str], session: boto3.session.Session | None =
 
 
 def _recorder(config: BridgeConfig, aws: AwsClients) -> Recorder | None:
-    """The ledger and EventBridge side of the ingest path, when either is configured."""
+    """The ledger and EventBridge side of the ingest path, when either is configured; imported only
+    then, so a bridge without them does not pay for the modules in its cold start."""
     if not (config.ledger_table or config.event_bus_name):
         return None
+    from .events_out import EventPublisher, NoEvents  # noqa: PLC0415
+    from .ledger import Ledger  # noqa: PLC0415
+    from .recorder import Recorder  # noqa: PLC0415
+
     ledger = Ledger(aws.dynamodb, config.ledger_table) if config.ledger_table else None
     events = EventPublisher(config.event_bus_name, aws) if config.event_bus_name else NoEvents()
     return Recorder(ledger, events)
