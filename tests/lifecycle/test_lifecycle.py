@@ -360,3 +360,13 @@ def test_the_ledger_answers_duplicates_after_the_idempotency_record_is_gone(trac
     again = ingest.lambda_handler(event, LambdaContextStub())["objects"][0]
     assert again == {"outcome": "duplicate", "uri": first["uri"], "hashed_id": first["hashed_id"]}
     assert len(tracked.stack.emulator.medias()) == 1
+
+
+def test_the_webhook_asks_for_a_redelivery_when_the_ledger_cannot_be_read(tracked: Tracked):
+    handler = tracked.webhook({"LEDGER_TABLE": "no-such-ledger-table"}).lambda_handler
+    answer = handler(
+        signed_post(media_event("abc123", "media.ready", "cccc1", "2026-11-21T10:00:00Z")),
+        LambdaContextStub(),
+    )
+    assert answer["statusCode"] == 500
+    assert json.loads(answer["body"]) == {"message": "try again"}

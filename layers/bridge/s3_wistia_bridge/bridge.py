@@ -182,7 +182,7 @@ class Bridge:
             count("TransientFailure")
             raise
         if self._recorder is not None:
-            self._recorder.accepted(obj, prepared, outcome.result, plan)
+            self._recorder.accepted(obj, prepared, outcome.result, plan, duplicate=outcome.duplicate)
         return self._after_copy(obj, prepared, outcome, plan)
 
     def _after_copy(

@@ -228,7 +228,8 @@ class Ledger:
             condition=_NO_MEDIA,
             values={":zero": 0},
             add={"attempts": outcome.attempts},
-            remove=() if outcome.status.is_open else ("open_status",),
+            # A media now: the reason a rejection or refusal before it left goes with it.
+            remove=("reason", "message") if outcome.status.is_open else ("open_status",),
         )
 
     def link(self, replaced: Entry, hashed_id: str) -> bool:

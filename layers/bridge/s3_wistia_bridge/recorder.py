@@ -65,7 +65,11 @@ class Recorder:
             _failed("could not read the ledger: copying as if it had no entry", error)
             return Plan()
 
-    def accepted(self, obj: S3Object, request: CopyRequest, result: CopyResult, plan: Plan | None) -> None:
+    def accepted(
+        self, obj: S3Object, request: CopyRequest, result: CopyResult, plan: Plan | None, *, duplicate: bool
+    ) -> None:
+        """After a copy, or a duplicate answered by the idempotency record (which heals a ledger
+        write an outage missed, and publishes nothing: the media was announced already)."""
         plan = plan or Plan()
         outcome = Outcome(
             MediaStatus.ACCEPTED,
@@ -76,9 +80,11 @@ class Recorder:
             replaces=plan.replaces,
             attempts=max(result.attempts, 1),
         )
-        self._write(obj, outcome)
+        written = self._write(obj, outcome)
         if plan.replaced is not None and result.hashed_id:
             self._link(plan.replaced, result.hashed_id)
+        if duplicate or written is False:
+            return
         self._events.publish(
             DetailType.MEDIA_ACCEPTED,
             _detail(obj, outcome, status=MediaStatus.ACCEPTED.value),
@@ -102,13 +108,16 @@ class Recorder:
         self._write(obj, outcome)
         self._events.publish(DetailType.COPY_FAILED, _detail(obj, outcome, message=outcome.message))
 
-    def _write(self, obj: S3Object, outcome: Outcome) -> None:
+    def _write(self, obj: S3Object, outcome: Outcome) -> bool | None:
+        """True: written; False: the ledger already had this version's media; None: no ledger, or
+        it could not be written."""
         if self._ledger is None:
-            return
+            return None
         try:
-            self._ledger.record(obj, outcome)
+            return self._ledger.record(obj, outcome)
         except Exception as error:  # the copy's outcome stands whatever the ledger says
             _failed("could not write the ledger: the outcome stands", error, status=outcome.status.value)
+            return None
 
     def _link(self, replaced: Entry, hashed_id: str) -> None:
         if self._ledger is None:

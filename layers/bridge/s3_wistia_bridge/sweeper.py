@@ -18,7 +18,7 @@ from datetime import datetime, timedelta
 from typing import Protocol
 
 from .ledger import Entry, Ledger
-from .lifecycle import Observation
+from .lifecycle import Change, Observation
 from .media_status import Reply, Shown
 from .models import JsonDict, utc_timestamp
 from .observability import count, logger
@@ -115,7 +115,7 @@ class Sweeper:
             seen = self._tracker.apply(
                 entry, Observation(str(entry.hashed_id), shown.status, utc_timestamp(now))
             )
-            if seen.change is not None and seen.change.value == "apply":
+            if seen.change is Change.APPLY:
                 outcome, status = shown.status.value, shown.status
         if shown.reply is Reply.ERROR:
             logger.warning("Show Media failed", hashed_id=entry.hashed_id, detail=shown.detail)

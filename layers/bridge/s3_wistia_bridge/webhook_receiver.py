@@ -105,21 +105,23 @@ class WebhookReceiver:
         request = raw_request(event)
         if isinstance(request, Refused):
             return self._refused(request, event)
-        body, signature = request
+        self._tracker.request_id = getattr(context, "aws_request_id", None)
+        self._tracker.function_arn = getattr(context, "invoked_function_arn", None)
+        try:
+            return self._verified(*request, event)
+        except (LedgerError, TransientFailure) as error:  # the secret, the ledger or the queue
+            logger.error("webhook not applied: Wistia will deliver it again", error=str(error))
+            count("WebhookRetryAsked")
+            return answer(500, {"message": "try again"})
+
+    def _verified(self, body: bytes, signature: str | None, event: Any) -> JsonDict:
         if not self._signed(body, signature):
             return self._refused(Refused(401, "missing or invalid signature"), event)
         try:
             envelope = parse_envelope(body)
         except EnvelopeError as error:
             return self._refused(Refused(400, str(error)), event)
-        self._tracker.request_id = getattr(context, "aws_request_id", None)
-        self._tracker.function_arn = getattr(context, "invoked_function_arn", None)
-        try:
-            counts = self._apply(envelope.observations)
-        except (LedgerError, TransientFailure) as error:
-            logger.error("webhook not applied: Wistia will deliver it again", error=str(error))
-            count("WebhookRetryAsked")
-            return answer(500, {"message": "try again"})
+        counts = self._apply(envelope.observations)
         counts["other_events"] = len(envelope.other_events)
         logger.info("webhook applied", hook_uuid=envelope.hook_uuid, **counts)
         return answer(200, counts)
