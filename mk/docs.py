@@ -14,6 +14,7 @@ from pathlib import Path
 
 from s3_wistia_bridge.config import batch_configuration_table, configuration_table
 from s3_wistia_bridge.reasons import runbook_table
+from s3_wistia_bridge.tracking_config import tracking_table
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -22,6 +23,7 @@ SECTIONS: dict[tuple[str, str], Callable[[], str]] = {
     ("docs/runbook.md", "reasons"): runbook_table,
     ("docs/configuration.md", "configuration"): configuration_table,
     ("docs/configuration.md", "batch-configuration"): batch_configuration_table,
+    ("docs/lifecycle.md", "tracking"): tracking_table,
 }
 
 

@@ -91,6 +91,9 @@ def load_app(monkeypatch: pytest.MonkeyPatch) -> Callable[[dict[str, str]], Modu
             "ALLOWED_EXTENSIONS",
             "MAX_OBJECT_BYTES",
             "ALLOWED_REGIONS",
+            "CONTENT_CHECK",
+            "LEDGER_TABLE",
+            "EVENT_BUS_NAME",
         ):
             monkeypatch.delenv(name, raising=False)
         for name, value in env.items():

@@ -131,6 +131,10 @@ def _set_settings(state: EmulatorState, data: Any) -> Any:
 
 
 _ROUTES: dict[tuple[str, str], Callable[[EmulatorState, Any], Any]] = {
+    ("GET", "lifecycle"): lambda state, _: state.lifecycle.to_json(),
+    ("POST", "lifecycle"): lambda state, data: state.lifecycle.configure(data),
+    ("GET", "webhooks"): lambda state, _: state.webhooks.to_json(),
+    ("POST", "webhooks"): lambda state, data: state.webhooks.configure(data),
     ("GET", "health"): _health,
     ("GET", "requests"): _requests,
     ("GET", "medias"): _medias,

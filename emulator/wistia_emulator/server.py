@@ -123,6 +123,7 @@ class WistiaEmulator:
         if server is None:
             return
         self._stopping.set()  # wakes handlers sleeping in latency or timeout faults
+        self._state.webhooks.stop()
         server.shutdown()
         server.close_connections()
         server.server_close()
@@ -186,6 +187,19 @@ class WistiaEmulator:
     def set_tokens(self, tokens: Iterable[str]) -> None:
         """Replace the valid tokens: rotation and revocation both apply from the next request."""
         self._state.set_tokens(tokens)
+
+    def configure_lifecycle(self, **fields: Any) -> dict[str, Any]:
+        """Media processing (lifecycle.py): enabled, queued_seconds, processing_seconds, fail_match,
+        fail_times. Applies to medias created from now on."""
+        return self._state.lifecycle.configure(fields)
+
+    def configure_webhooks(self, **fields: Any) -> dict[str, Any]:
+        """Signed webhook deliveries (webhooks.py): url, secret, events, duplicate_rate, late_rate,
+        late_seconds, reorder_rate, seed."""
+        return self._state.webhooks.configure(fields)
+
+    def webhook_deliveries(self) -> list[dict[str, Any]]:
+        return self._state.webhooks.deliveries()
 
     def reset(self) -> None:
         """Forget medias, requests, rate-limit windows and faults; tokens and settings stay."""

@@ -20,6 +20,8 @@ from typing import Any
 
 from . import contract
 from .faults import FaultRule, Faults
+from .lifecycle import Lifecycle
+from .webhooks import WebhookSender
 
 _HASHED_ID_ALPHABET = string.ascii_lowercase + string.digits
 # A media's processing status (the Data API's queued|processing|ready|failed). Medias are created
@@ -57,6 +59,9 @@ class EmulatorState:
         self._seed = seed
         self._lock = threading.Lock()
         self._tokens = checked_tokens(tokens)
+        # Processing and webhook deliveries (lifecycle.py, webhooks.py): off until configured.
+        self.lifecycle = Lifecycle()
+        self.webhooks = WebhookSender(self.lifecycle)
         self._clear(faults)
 
     def _clear(self, faults: Faults) -> None:
@@ -77,7 +82,10 @@ class EmulatorState:
 
     def medias(self) -> list[dict[str, Any]]:
         with self._lock:
-            return copy.deepcopy(self._medias)
+            medias = copy.deepcopy(self._medias)
+        for media in medias:  # the status as processing has advanced it by now
+            media["status"] = self.lifecycle.status(media["hashed_id"], media["status"])
+        return medias
 
     def requests(self) -> list[dict[str, Any]]:
         with self._lock:
@@ -114,6 +122,8 @@ class EmulatorState:
     def reset(self) -> None:
         with self._lock:
             self._clear(Faults())
+        self.lifecycle.clear()
+        self.webhooks.clear()
 
     # -- per request ---------------------------------------------------------------------------
 
@@ -206,7 +216,10 @@ class EmulatorState:
             media["status"] = DEFAULT_STATUS
             self._next_id += 1
             self._medias.append(media)
-            return copy.deepcopy(media)
+            made = copy.deepcopy(media)
+        self.lifecycle.born(made["hashed_id"], made["name"])
+        self.webhooks.media_created(made)
+        return made
 
     def _daily_project(self, day: str) -> dict[str, str]:
         """The project Wistia creates for uploads without project_id; call under the lock."""

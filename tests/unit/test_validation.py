@@ -69,6 +69,8 @@ def test_every_reason_code_is_covered_and_stable():
         # Decided after a HeadObject, only with OBJECT_METADATA=true (tests/unit/test_metadata.py).
         "metadata_invalid",
         "object_missing",
+        # Decided from the object's first bytes, only with CONTENT_CHECK=true (tests/unit/test_content.py).
+        "not_a_video",
     }
 
 

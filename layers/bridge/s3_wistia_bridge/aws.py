@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import threading
 from functools import cached_property
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import boto3
 from botocore.config import Config
@@ -57,6 +57,11 @@ class AwsClients:
         with self._lock:
             client: DynamoDBClient = self.session.client("dynamodb", config=CLIENT_CONFIG)
             return client
+
+    @cached_property
+    def events(self) -> Any:  # EventBridge: no type stubs are pinned for it
+        with self._lock:
+            return self.session.client("events", config=CLIENT_CONFIG)
 
     @cached_property
     def sqs(self) -> SQSClient:

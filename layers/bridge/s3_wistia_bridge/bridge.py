@@ -13,19 +13,24 @@ Outcomes:
   (direct).
 
 Options on the way: OBJECT_METADATA reads the object's x-amz-meta-wistia-* (HeadObject) before
-routing; COPY_MODE=url_import sends a presigned GET URL instead of bucket and key; and
-WRITE_BACK_TAG_KEY tags the object with Wistia's hashed_id after a copy (or a duplicate), a
-best effort that never turns a copy into a failure.
+routing; CONTENT_CHECK reads its first bytes (one ranged GET) and rejects what is not a video
+(`not_a_video`, content.py) before any Wistia request; COPY_MODE=url_import sends a presigned GET
+URL instead of bucket and key; and WRITE_BACK_TAG_KEY tags the object with Wistia's hashed_id after
+a copy (or a duplicate), a best effort that never turns a copy into a failure. With LEDGER_TABLE
+the recorder (recorder.py) plans each copy from the ledger (a live media answers as a duplicate; a
+media that failed in Wistia is copied again as a new one) and writes every outcome there and to
+EventBridge, never failing or repeating a copy over it.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterable
-from typing import Any, NamedTuple, Protocol
+from typing import TYPE_CHECKING, Any, NamedTuple, Protocol
 
 from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
 
 from .config import BridgeConfig, CopyMode
+from .content import HEAD_BYTES, check_content
 from .deadline import Deadline
 from .delivery import RetryQueue
 from .errors import PermanentFailure, TransientFailure
@@ -46,7 +51,10 @@ from .observability import count, count_by, logger
 from .reasons import FailureReason
 from .routing import copy_request
 from .s3_objects import CredentialFacts, ObjectHead, TagWrite, error_code, presign_lifetime_warning
-from .validation import Reason, Rejection, validate
+from .validation import Reason, Rejection, file_extension, validate
+
+if TYPE_CHECKING:  # the recorder is imported only when a ledger or events are configured (runtime.py)
+    from .recorder import Plan, Recorder
 
 
 class FailureSink(Protocol):
@@ -65,6 +73,8 @@ class ObjectStore(Protocol):
     def head_metadata(self, obj: S3Object) -> dict[str, str] | None: ...
 
     def tag(self, obj: S3Object, key: str, value: str) -> TagWrite: ...
+
+    def first_bytes(self, obj: S3Object, count: int) -> bytes | None: ...
 
 
 class Invocation(NamedTuple):
@@ -109,6 +119,7 @@ class Bridge:
         idempotency: IdempotentCopier | None = None,
         objects: ObjectStore | None = None,
         retries: RetryQueue | None = None,
+        recorder: Recorder | None = None,
     ) -> None:
         self.config = config
         self._copier = copier
@@ -116,6 +127,7 @@ class Bridge:
         self._idempotency = idempotency
         self._objects = objects
         self._retries = retries
+        self._recorder = recorder
         self._lifetime_checked = False
 
     def register_lambda_context(self, context: Any) -> None:
@@ -160,23 +172,34 @@ class Bridge:
         return ObjectReport(Outcome.SKIPPED, None, item.reason, item.detail)
 
     def _copy(self, obj: S3Object, invocation: Invocation) -> ObjectReport:
+        plan: Plan | None = None
         try:
             chosen = self._choose_key(obj)
             if isinstance(chosen, Rejection):
                 return self._rejected(obj, chosen)
             obj = chosen
+            plan = self._recorder.plan(obj) if self._recorder is not None else None
+            if plan is not None and plan.answer is not None:  # the ledger knows its media: nothing to send
+                return self._after_copy(obj, None, plan.answer, plan)
             prepared = self._prepare(obj)
             if isinstance(prepared, Rejection):
                 return self._rejected(obj, prepared)
             request = invocation.overrides.apply(prepared)
-            outcome = self._copy_once(obj, request, invocation)
+            outcome = self._copy_once(obj, request, invocation, plan.replaces if plan else None)
         except PermanentFailure as failure:
-            return self._permanent(obj, failure, invocation)
+            return self._permanent(obj, failure, invocation, plan)
         except TransientFailure as failure:
             logger.warning("transient failure: to be retried", **failure.log_fields())
             count("TransientFailure")
             raise
-        report = self._copied(obj, request, outcome)
+        if self._recorder is not None:
+            self._recorder.accepted(obj, request, outcome.result, plan, duplicate=outcome.duplicate)
+        return self._after_copy(obj, request, outcome, plan)
+
+    def _after_copy(
+        self, obj: S3Object, request: CopyRequest | None, outcome: CopyOutcome, plan: Plan | None
+    ) -> ObjectReport:
+        report = self._copied(obj, request, outcome, plan)
         if self.config.write_back_tag_key:
             self._write_back(obj, self.config.write_back_tag_key, outcome.result.hashed_id)
         return report
@@ -206,13 +229,16 @@ class Bridge:
             )
         return found
 
-    def _copied(self, obj: S3Object, request: CopyRequest, outcome: CopyOutcome) -> ObjectReport:
+    def _copied(
+        self, obj: S3Object, request: CopyRequest | None, outcome: CopyOutcome, plan: Plan | None
+    ) -> ObjectReport:
         result = outcome.result
-        if outcome.duplicate:
+        if outcome.duplicate or request is None:
             logger.info(
                 "duplicate: this object version was already copied",
                 hashed_id=result.hashed_id,
                 copied_at=outcome.copied_at,
+                answered_by="ledger" if plan is not None and plan.answer is not None else "idempotency",
             )
             count("DuplicateSuppressed")
             return ObjectReport(Outcome.DUPLICATE, obj.uri, hashed_id=result.hashed_id)
@@ -224,12 +250,18 @@ class Bridge:
             copy_mode=self.config.copy_mode.value,
             attempts=result.attempts,
             recovered_after_unanswered_request=result.recovered,
+            replaces=plan.replaces if plan else None,
         )
         count("ObjectCopied")
         return ObjectReport(Outcome.COPIED, obj.uri, hashed_id=result.hashed_id)
 
     def _prepare(self, obj: S3Object) -> CopyRequest | Rejection:
-        """The request for an allowed object: its metadata applied, its URL signed, per the config."""
+        """The request for an allowed object: its content checked, its metadata applied, its URL
+        signed, per the config."""
+        if self.config.content_check:
+            rejection = self._check_content(obj)
+            if rejection is not None:
+                return rejection
         settings = None
         if self.config.object_metadata:
             metadata = self._store().head_metadata(obj)
@@ -244,6 +276,21 @@ class Bridge:
             settings = parsed
         url = self._presign(obj) if self.config.copy_mode is CopyMode.URL_IMPORT else None
         return copy_request(obj, self.config, settings, url=url)
+
+    def _check_content(self, obj: S3Object) -> Rejection | None:
+        """A rejection when the object's first bytes are not a video (or it is gone), else None."""
+        head = self._store().first_bytes(obj, HEAD_BYTES)
+        if head is None:
+            return Rejection(
+                Reason.OBJECT_MISSING, "the object no longer exists (GetObject: not found): nothing to copy"
+            )
+        extension = file_extension(obj.key)
+        verdict = check_content(extension, head)
+        if not verdict.ok:
+            return Rejection(Reason.NOT_A_VIDEO, verdict.message(extension))
+        if verdict.expected is not None and verdict.found != verdict.expected:
+            logger.info("another video container than the extension says", found=verdict.found)
+        return None
 
     def _presign(self, obj: S3Object) -> str:
         seconds = self.config.presigned_url_hours * 3600
@@ -303,9 +350,15 @@ class Bridge:
         logger.warning("rejected", reason=rejection.reason.value, detail=rejection.message)
         count("ObjectRejected")
         count_by("RejectedByReason", "reason", rejection.reason.value)
+        if self._recorder is not None:
+            self._recorder.rejected(obj, rejection)
         return ObjectReport(Outcome.REJECTED, obj.uri, rejection.reason.value, rejection.message)
 
-    def _permanent(self, obj: S3Object, failure: PermanentFailure, invocation: Invocation) -> ObjectReport:
+    def _permanent(
+        self, obj: S3Object, failure: PermanentFailure, invocation: Invocation, plan: Plan | None
+    ) -> ObjectReport:
+        if self._recorder is not None:
+            self._recorder.copy_failed(obj, failure, plan)
         self._record(
             failure_record(
                 failure,
@@ -318,11 +371,15 @@ class Bridge:
         count("PermanentFailure")
         return ObjectReport(Outcome.PERMANENT_FAILURE, obj.uri, failure.reason.value, failure.message)
 
-    def _copy_once(self, obj: S3Object, request: CopyRequest, invocation: Invocation) -> CopyOutcome:
+    def _copy_once(
+        self, obj: S3Object, request: CopyRequest, invocation: Invocation, replaces: str | None
+    ) -> CopyOutcome:
         if self._idempotency is None:
             result = self._copier.s3_copy(request, invocation.deadline, max_sleep=invocation.max_sleep)
             return CopyOutcome(result, duplicate=False, copied_at=None)
-        return self._idempotency.copy(obj, request, invocation.deadline, max_sleep=invocation.max_sleep)
+        return self._idempotency.copy(
+            obj, request, invocation.deadline, max_sleep=invocation.max_sleep, replaces=replaces
+        )
 
     def _record(self, record: JsonDict) -> None:
         """Put a failure record on the queue; when the queue is unreachable, say so and raise."""

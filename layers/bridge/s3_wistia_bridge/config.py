@@ -447,6 +447,32 @@ VARIABLES = (
         parameters=("WriteBackTagKey",),
     ),
     Variable(
+        "CONTENT_CHECK",
+        "content_check",
+        Parser(_boolean, "`true`, `false` (any case)", choices=("true", "false")),
+        "`true`: before any Wistia request, one ranged GET of the object's first 64 bytes checks that "
+        "they are the video container its extension promises (`ftyp`, EBML, `RIFF....AVI `, ...); a "
+        "text file renamed `.mp4` is rejected (`not_a_video`). The role needs `s3:GetObject` "
+        "(and `s3:GetObjectVersion`) on the allowed prefixes.",
+        parameters=("ContentCheck",),
+        default="true",
+    ),
+    Variable(
+        "LEDGER_TABLE",
+        "ledger_table",
+        Parser(_text),
+        "The DynamoDB ledger (one item per object version and media: its status until Wistia says "
+        "ready, see docs/lifecycle.md); the stack creates it; not set: no ledger. A ledger outage never "
+        "blocks or repeats a copy (metric `LedgerWriteFailed`).",
+    ),
+    Variable(
+        "EVENT_BUS_NAME",
+        "event_bus_name",
+        Parser(_text),
+        "The EventBridge bus for the bridge's events (`Media Accepted`, `Object Rejected`, `Copy Failed`; "
+        "docs/events.md), best effort; the stack sets `default`; not set: no events.",
+    ),
+    Variable(
         "POWERTOOLS_SERVICE_NAME",
         None,
         Parser(_text),
@@ -569,6 +595,9 @@ class BridgeConfig(NamedTuple):
     presigned_url_hours: int
     object_metadata: bool
     write_back_tag_key: str | None
+    content_check: bool
+    ledger_table: str | None
+    event_bus_name: str | None
 
     @classmethod
     def from_environ(cls, env: Mapping[str, str]) -> BridgeConfig:
@@ -577,7 +606,8 @@ class BridgeConfig(NamedTuple):
 
 
 def configuration_table(variables: tuple[Variable, ...] = VARIABLES) -> str:
-    """A table of docs/configuration.md: one row per variable, in the order they are checked."""
+    """The table of docs/configuration.md (or of another function's variables): one row per
+    variable, in the order they are checked."""
     rows = ["| parameter | variable | default | allowed | meaning |", "| --- | --- | --- | --- | --- |"]
     rows.extend(
         f"| {_parameter_cell(variable)} | `{variable.name}` | {_default_cell(variable)} "

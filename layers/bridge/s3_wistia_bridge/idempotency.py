@@ -149,9 +149,19 @@ class IdempotentCopier:
         self.config.register_lambda_context(context)
 
     def copy(
-        self, obj: S3Object, request: CopyRequest, deadline: Deadline, *, max_sleep: float | None = None
+        self,
+        obj: S3Object,
+        request: CopyRequest,
+        deadline: Deadline,
+        *,
+        max_sleep: float | None = None,
+        replaces: str | None = None,
     ) -> CopyOutcome:
+        """`replaces`: the hashed id of a media that failed in Wistia, which this copy replaces; it
+        joins the identity, so the record of the failed media's copy does not answer "duplicate"."""
         identity = idempotency_data(obj)
+        if identity is not None and replaces is not None:
+            identity = {**identity, "replaces": replaces}
         if identity is None:
             result = self._copier.s3_copy(request, deadline, max_sleep=max_sleep)
             return CopyOutcome(result, duplicate=False, copied_at=None)

@@ -52,6 +52,10 @@ def count(name: str, value: int = 1) -> None:
     metrics.add_metric(name=name, unit=MetricUnit.Count, value=value)
 
 
+def seconds(name: str, value: float) -> None:
+    metrics.add_metric(name=name, unit=MetricUnit.Seconds, value=value)
+
+
 def count_by(name: str, dimension: str, dimension_value: str) -> None:
     """A count with its own dimension (e.g. rejections by reason), flushed at once."""
     with single_metric(

@@ -195,6 +195,23 @@ class FailureReason(StrEnum):
         "In Wistia, look at the medias of that name: if one is this object's, delete the extra ones "
         "and discard the message; if none is, replay.",
     )
+    WISTIA_PROCESSING_FAILED = (
+        "wistia_processing_failed",
+        ReasonClass.PERMANENT,
+        "Wistia accepted the copy but could not process the file (`media.failed`, or Show Media "
+        "said `failed`): usually a format or size Wistia cannot encode",
+        "Open the media in Wistia (the record's `media.hashedId`) and check the source file plays; "
+        "re-encode or re-upload it if it is damaged, or replay to copy the same version again as a "
+        "new media (the ledger links the two: `replaces` / `replaced_by`).",
+    )
+    WISTIA_PROCESSING_STUCK = (
+        "wistia_processing_stuck",
+        ReasonClass.PERMANENT,
+        "the media was still not ready `READY_DEADLINE_MINUTES` after the copy",
+        "Look at the media in Wistia (status.wistia.com for processing delays); if it did become "
+        "ready, discard the message; else delete it in Wistia and replay to copy the object again "
+        "as a new media.",
+    )
     S3_ACCESS_DENIED = (
         "s3_access_denied",
         ReasonClass.PERMANENT,

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import boto3
 from aws_lambda_powertools.utilities.batch import BatchProcessor, EventType, process_partial_response
@@ -25,6 +25,9 @@ from .reasons import FailureReason
 from .s3_objects import S3Objects
 from .wistia import MIN_READ_SECONDS, RetryNotice, WistiaClient
 from .wistia_token import SecretsManagerToken
+
+if TYPE_CHECKING:
+    from .recorder import Recorder
 
 
 def build_bridge(
@@ -67,7 +70,22 @@ def build_bridge(
         idempotency=idempotency,
         objects=S3Objects(aws),  # its client is made on first use: EventBridge keys, opt-in modes
         retries=SqsRetryQueue(aws),
+        recorder=_recorder(config, aws),
     )
+
+
+def _recorder(config: BridgeConfig, aws: AwsClients) -> Recorder | None:
+    """The ledger and EventBridge side of the ingest path, when either is configured; imported only
+    then, so a bridge without them does not pay for the modules in its cold start."""
+    if not (config.ledger_table or config.event_bus_name):
+        return None
+    from .events_out import EventPublisher, NoEvents  # noqa: PLC0415
+    from .ledger import Ledger  # noqa: PLC0415
+    from .recorder import Recorder  # noqa: PLC0415
+
+    ledger = Ledger(aws.dynamodb, config.ledger_table) if config.ledger_table else None
+    events = EventPublisher(config.event_bus_name, aws) if config.event_bus_name else NoEvents()
+    return Recorder(ledger, events)
 
 
 def handle(bridge: Bridge, event: Any, context: Any) -> JsonDict:

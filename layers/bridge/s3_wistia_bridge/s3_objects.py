@@ -134,8 +134,8 @@ class ObjectHead(NamedTuple):
         )
 
 
-def raise_unless_missing(error: ClientError, obj: S3Object) -> None:
-    """A HeadObject error as the bridge's failure; returns only when the object is missing."""
+def raise_unless_missing(error: ClientError, obj: S3Object, operation: str = "HeadObject") -> None:
+    """An S3 read error as the bridge's failure; returns only when the object is missing."""
     code = error_code(error)
     status = error.response.get("ResponseMetadata", {}).get("HTTPStatusCode")
     kind = classify_error(code, status)
@@ -145,13 +145,13 @@ def raise_unless_missing(error: ClientError, obj: S3Object) -> None:
     if kind is ErrorKind.DENIED:
         raise PermanentFailure(
             FailureReason.S3_ACCESS_DENIED,
-            f"S3 denied HeadObject on {obj.uri} ({code}): grant the function s3:GetObject"
+            f"S3 denied {operation} on {obj.uri} ({code}): grant the function s3:GetObject"
             " (and s3:GetObjectVersion) on this key; note that without s3:ListBucket S3 also"
             " answers 403 for an object that no longer exists",
             http_status=http_status,
         ) from None
     raise TransientFailure(
-        FailureReason.S3_UNAVAILABLE, f"HeadObject on {obj.uri} failed ({code})", http_status=http_status
+        FailureReason.S3_UNAVAILABLE, f"{operation} on {obj.uri} failed ({code})", http_status=http_status
     ) from None
 
 
@@ -224,6 +224,39 @@ class S3Objects:
         """The object's user metadata (keys lower-cased, no x-amz-meta-); None when it is gone."""
         head = self.head(obj)
         return None if head is None else head.metadata
+
+    def first_bytes(self, obj: S3Object, count: int) -> bytes | None:
+        """The first `count` bytes of exactly this object version (fewer when it is smaller; b""
+        when it is empty); None when it does not exist (any more). One ranged GET."""
+        try:
+            response = self._client(obj.region).get_object(**self._params(obj), Range=f"bytes=0-{count - 1}")
+        except ClientError as error:
+            if error_code(error) == "InvalidRange":  # a range starting past the end: an empty object
+                return b""
+            raise_unless_missing(error, obj, "GetObject")
+            return None
+        except BotoCoreError as error:
+            raise TransientFailure(
+                FailureReason.S3_UNAVAILABLE, f"GetObject on {obj.uri} failed ({type(error).__name__})"
+            ) from None
+        with response["Body"] as body:
+            return bytes(body.read(count))
+
+    def tag_all(self, obj: S3Object, tags: dict[str, str]) -> TagWrite:
+        """Set several tags on exactly this object version in one write, keeping the others; NO_ROOM
+        (nothing written) when they do not all fit in S3's 10. Raises boto3's errors."""
+        client = self._client(obj.region)
+        params = self._params(obj)
+        merged: list[TagTypeDef] = list(client.get_object_tagging(**params).get("TagSet", []))
+        result = TagWrite.UNCHANGED
+        for key, value in tags.items():
+            merged, written = merge_tag(merged, key, value)
+            if written is TagWrite.NO_ROOM:
+                return written
+            result = TagWrite.WRITTEN if written is TagWrite.WRITTEN else result
+        if result is TagWrite.WRITTEN:
+            client.put_object_tagging(**params, Tagging={"TagSet": merged})
+        return result
 
     def tag(self, obj: S3Object, key: str, value: str) -> TagWrite:
         """Set one tag on exactly this object version, keeping the others. Raises boto3's errors."""

@@ -32,6 +32,8 @@ class Reason(StrEnum):
     # Only with OBJECT_METADATA=true (they need the object's HeadObject):
     METADATA_INVALID = "metadata_invalid"
     OBJECT_MISSING = "object_missing"
+    # Only with CONTENT_CHECK=true (one ranged GET of the object's first bytes, content.py):
+    NOT_A_VIDEO = "not_a_video"
 
 
 class Rejection(NamedTuple):

@@ -56,6 +56,12 @@ def _malformed(why: str) -> PermanentFailure:
     )
 
 
+def secret_error_code(error: GetParameterError) -> str:
+    """What went wrong reading a secret: the cause's AWS error code or class, never its value."""
+    cause = error.__cause__ or error.__context__ or error
+    return str(getattr(cause, "response", {}).get("Error", {}).get("Code", type(cause).__name__))
+
+
 class SecretsManagerToken:
     """Powertools' SecretsProvider with a max age; one instance per container."""
 
@@ -94,9 +100,7 @@ class SecretsManagerToken:
         try:
             raw = self._provider.get(self._secret_id, max_age=self._max_age, force_fetch=refresh)
         except GetParameterError as error:
-            # The cause's class and code say what went wrong; the secret value is never in it.
-            cause = error.__cause__ or error.__context__ or error
-            code = getattr(cause, "response", {}).get("Error", {}).get("Code", type(cause).__name__)
+            code = secret_error_code(error)
             raise TransientFailure(
                 FailureReason.SECRET_UNAVAILABLE,
                 f"could not read WISTIA_SECRET_ID {self._secret_id!r} from Secrets Manager ({code})",

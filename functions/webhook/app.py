@@ -1,0 +1,25 @@
+"""Lambda entry point of Wistia's webhooks: a Function URL request in, an HTTP answer out.
+
+Thin on purpose: configuration is read once per container (a bad value fails the cold start),
+and all behaviour lives in the s3_wistia_bridge layer (webhook_receiver.py).
+"""
+
+from __future__ import annotations
+
+import os
+from typing import TYPE_CHECKING, Any
+
+from s3_wistia_bridge.observability import logger, metrics, trace_handler
+from s3_wistia_bridge.tracking_runtime import build_webhook
+
+if TYPE_CHECKING:
+    from aws_lambda_powertools.utilities.typing import LambdaContext
+
+WEBHOOK = build_webhook(os.environ)
+
+
+@logger.inject_lambda_context(clear_state=True)
+@metrics.log_metrics
+@trace_handler
+def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
+    return WEBHOOK.handle(event, context)

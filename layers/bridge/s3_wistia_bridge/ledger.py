@@ -1,0 +1,368 @@
+"""The ledger: one DynamoDB item per object version and media, from the copy until Wistia says ready.
+
+The idempotency records (idempotency.py) expire; the ledger does not. It says what became of every
+object version the bridge saw: rejected, copy_failed, or the media it became and that media's
+status (lifecycle.MediaStatus), and it links a media that failed in Wistia to the one a replay made.
+
+Keys (the table is `LEDGER_TABLE`; docs/lifecycle.md has its CloudFormation):
+
+- partition key `pk` (S): `{bucket}/{key}` (bucket names have no `/`: unambiguous);
+- sort key `sk` (S): `{version}#{generation:03d}`, version = the version id, else the ETag, else the
+  sequencer, else `-`; generation 1, then one more per replay of a media that failed in Wistia, so
+  the newest generation of a version is the last item of `begins_with(sk, "{version}#")`;
+- GSI `by-hashed-id`, partition `hashed_id` (S): the Wistia media that webhooks and Show Media
+  name (sparse: only items that became a media);
+- GSI `open-by-age`, partition `open_status` (S), sort `accepted_at` (S): set while the media is
+  `accepted`, `queued` or `processing`, removed once it is final, so the sweeper reads only what
+  is still open, oldest first, one query per open status.
+
+Other attributes: bucket, key, region, version, version_id, etag, size, sequencer, generation,
+status, status_rank, status_at, `<status>_at` for each status reached, attempts, reason, message,
+project, name, media_url, replaces / replaced_by (hashed ids), event_at (time of the last Wistia
+observation applied), name_at, seen (the webhook event uuids handled, a string set).
+
+Writes are conditional, so the table itself keeps the rules: an outcome is written only over an
+item that holds no media (a duplicate never clobbers a status); an observation is applied only when
+it moves the status up, is not older than the last one applied, and its event uuid is new.
+
+Errors: every DynamoDB error is a LedgerError; the ingest path logs and counts it and never lets it
+block or repeat a copy (bridge.py), the webhook answers 500 so Wistia delivers again.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import TYPE_CHECKING, Any, NamedTuple
+
+from boto3.dynamodb.types import TypeDeserializer, TypeSerializer
+from botocore.exceptions import BotoCoreError, ClientError
+
+from .events import s3_notification
+from .lifecycle import OPEN, Current, MediaStatus, Observation, media_status
+from .models import JsonDict, S3Object, utc_timestamp
+from .s3_objects import error_code
+
+if TYPE_CHECKING:
+    from mypy_boto3_dynamodb import DynamoDBClient
+
+BY_HASHED_ID = "by-hashed-id"
+OPEN_BY_AGE = "open-by-age"
+_SERIALIZER = TypeSerializer()
+_DESERIALIZER = TypeDeserializer()
+_NO_MEDIA = "attribute_not_exists(pk) OR status_rank < :zero"
+
+
+class LedgerError(Exception):
+    """The ledger could not be read or written (the DynamoDB error code, never a value)."""
+
+
+class Entry(NamedTuple):
+    """One ledger item, as read back."""
+
+    pk: str
+    sk: str
+    status: MediaStatus
+    generation: int
+    item: JsonDict  # every attribute, deserialized
+
+    @property
+    def hashed_id(self) -> str | None:
+        value = self.item.get("hashed_id")
+        return str(value) if value else None
+
+    def get(self, name: str) -> Any:
+        return self.item.get(name)
+
+    def current(self) -> Current:
+        return Current(
+            self.status,
+            self.item.get("event_at"),
+            frozenset(self.item.get("seen") or ()),
+            self.item.get("name_at"),
+        )
+
+    def s3_object(self) -> S3Object:
+        """The object version this entry is about, with a replayable S3 notification for it."""
+        size = self.item.get("size")
+        event = s3_notification(
+            str(self.item["bucket"]),
+            str(self.item.get("region") or "us-east-1"),
+            str(self.item["key"]),
+            size=int(size) if size is not None else 0,
+            etag=self.item.get("etag"),
+            version_id=self.item.get("version_id"),
+            sequencer=self.item.get("sequencer"),
+        )
+        return S3Object(
+            bucket=str(self.item["bucket"]),
+            key=str(self.item["key"]),
+            region=str(self.item.get("region") or "us-east-1"),
+            size=int(size) if size is not None else None,
+            etag=self.item.get("etag"),
+            version_id=self.item.get("version_id"),
+            sequencer=self.item.get("sequencer"),
+            source_event=event,
+        )
+
+
+class Outcome(NamedTuple):
+    """What the ingest function learned about an object version (one ledger write)."""
+
+    status: MediaStatus
+    generation: int = 1
+    hashed_id: str | None = None
+    project: str | None = None
+    name: str | None = None
+    reason: str | None = None
+    message: str | None = None
+    replaces: str | None = None
+    attempts: int = 1
+
+
+def ledger_version(obj: S3Object) -> str:
+    return obj.version or obj.sequencer or "-"
+
+
+def ledger_key(obj: S3Object, generation: int) -> dict[str, str]:
+    return {"pk": f"{obj.bucket}/{obj.key}", "sk": f"{ledger_version(obj)}#{generation:03d}"}
+
+
+class Ledger:
+    """The ledger table, on the container's DynamoDB client."""
+
+    def __init__(self, client: DynamoDBClient, table: str) -> None:
+        self._client = client
+        self._table = table
+
+    # -- reads ----------------------------------------------------------------------------------
+
+    def latest(self, obj: S3Object) -> Entry | None:
+        """The newest generation of this object version, None when the ledger has none."""
+        key = ledger_key(obj, 0)
+        items = self._call(
+            "query",
+            TableName=self._table,
+            KeyConditionExpression="pk = :pk AND begins_with(sk, :version)",
+            ExpressionAttributeValues={":pk": {"S": key["pk"]}, ":version": {"S": f"{ledger_version(obj)}#"}},
+            ScanIndexForward=False,
+            Limit=1,
+            ConsistentRead=True,
+        ).get("Items", [])
+        return _entry(items[0]) if items else None
+
+    def by_hashed_id(self, hashed_id: str) -> Entry | None:
+        """The entry of the media Wistia calls `hashed_id`; None: not a media the bridge made."""
+        items = self._call(
+            "query",
+            TableName=self._table,
+            IndexName=BY_HASHED_ID,
+            KeyConditionExpression="hashed_id = :id",
+            ExpressionAttributeValues={":id": {"S": hashed_id}},
+            Limit=1,
+        ).get("Items", [])
+        if not items:
+            return None
+        # A GSI read is eventually consistent: read the item itself for its current state.
+        found = _entry(items[0])
+        item = self._call(
+            "get_item",
+            TableName=self._table,
+            Key={"pk": {"S": found.pk}, "sk": {"S": found.sk}},
+            ConsistentRead=True,
+        ).get("Item")
+        return _entry(item) if item else None
+
+    def open_before(self, cutoff: str, limit: int) -> Iterator[Entry]:
+        """Open medias accepted before `cutoff` (a ledger time), oldest first, at most `limit`."""
+        left = limit
+        for status in OPEN:
+            start: dict[str, Any] | None = None
+            while left > 0:
+                page = self._call("query", **self._open_query(status, cutoff, left, start))
+                for item in page.get("Items", []):
+                    left -= 1
+                    yield _entry(item)
+                start = page.get("LastEvaluatedKey")
+                if not start:
+                    break
+
+    def _open_query(self, status: MediaStatus, cutoff: str, limit: int, start: Any) -> dict[str, Any]:
+        query: dict[str, Any] = {
+            "TableName": self._table,
+            "IndexName": OPEN_BY_AGE,
+            "KeyConditionExpression": "open_status = :status AND accepted_at < :cutoff",
+            "ExpressionAttributeValues": {":status": {"S": status.value}, ":cutoff": {"S": cutoff}},
+            "Limit": limit,
+        }
+        if start:
+            query["ExclusiveStartKey"] = start
+        return query
+
+    # -- writes ---------------------------------------------------------------------------------
+
+    def record(self, obj: S3Object, outcome: Outcome, now: str | None = None) -> bool:
+        """Write what the ingest function did with an object version; False when the item already
+        holds a media (a duplicate: nothing is overwritten)."""
+        at = now or utc_timestamp()
+        fields: dict[str, Any] = {
+            "bucket": obj.bucket,
+            "key": obj.key,
+            "region": obj.region,
+            "version": ledger_version(obj),
+            "version_id": obj.version_id,
+            "etag": obj.etag,
+            "size": obj.size,
+            "sequencer": obj.sequencer,
+            "generation": outcome.generation,
+            "hashed_id": outcome.hashed_id,
+            "project": outcome.project,
+            "name": outcome.name,
+            "reason": outcome.reason,
+            "message": outcome.message,
+            "replaces": outcome.replaces,
+            **_status_fields(outcome.status, at),
+        }
+        return self._update(
+            ledger_key(obj, outcome.generation),
+            fields,
+            condition=_NO_MEDIA,
+            values={":zero": 0},
+            add={"attempts": outcome.attempts},
+            # A media now: the reason a rejection or refusal before it left goes with it.
+            remove=("reason", "message") if outcome.status.is_open else ("open_status",),
+        )
+
+    def link(self, replaced: Entry, hashed_id: str) -> bool:
+        """Note on a failed media's entry which media replaced it."""
+        key = {"pk": replaced.pk, "sk": replaced.sk}
+        return self._update(key, {"replaced_by": hashed_id}, condition="attribute_exists(pk)")
+
+    def observe(self, entry: Entry, observation: Observation, reason: str | None = None) -> bool:
+        """Apply what Wistia said, unless the table says it is a duplicate or out of order."""
+        key = {"pk": entry.pk, "sk": entry.sk}
+        fields: dict[str, Any] = {"name": observation.name, "media_url": observation.url}
+        values: dict[str, Any] = {}
+        conditions = ["attribute_exists(pk)"]
+        if observation.event_id is not None:
+            conditions.append("NOT contains(seen, :event_id)")
+            values[":event_id"] = observation.event_id
+        status = observation.status
+        if status is None:  # a rename
+            fields["name_at"] = observation.at
+            conditions.append("(attribute_not_exists(name_at) OR name_at < :at)")
+            values[":at"] = observation.at
+        else:
+            fields |= _status_fields(status, observation.at) | {"event_at": observation.at, "reason": reason}
+            conditions += ["status_rank < :rank", "(attribute_not_exists(event_at) OR event_at <= :at)"]
+            values |= {":rank": status.rank, ":at": observation.at}
+        return self._update(
+            key,
+            fields,
+            condition=" AND ".join(conditions),
+            values=values,
+            add_set={"seen": observation.event_id} if observation.event_id else {},
+            remove=("open_status",) if status is not None and not status.is_open else (),
+        )
+
+    def note_seen(self, entry: Entry, event_id: str) -> None:
+        """Remember an event uuid that changed nothing, so its redeliveries are known duplicates."""
+        self._update({"pk": entry.pk, "sk": entry.sk}, {}, "attribute_exists(pk)", add_set={"seen": event_id})
+
+    def _update(
+        self,
+        key: dict[str, str],
+        fields: dict[str, Any],
+        condition: str,
+        *,
+        values: dict[str, Any] | None = None,
+        add: dict[str, int] | None = None,
+        add_set: dict[str, str] | None = None,
+        remove: tuple[str, ...] = (),
+    ) -> bool:
+        expression = _Expression(values or {})
+        adds: dict[str, Any] = {**(add or {}), **{field: {item} for field, item in (add_set or {}).items()}}
+        update = expression.update(fields, adds, remove)
+        try:
+            self._call(
+                "update_item",
+                TableName=self._table,
+                Key={name: {"S": value} for name, value in key.items()},
+                UpdateExpression=update,
+                ConditionExpression=condition,
+                ExpressionAttributeNames=expression.names,
+                ExpressionAttributeValues=expression.serialized(),
+            )
+        except _ConditionFailed:
+            return False
+        return True
+
+    def _call(self, operation: str, **params: Any) -> Any:
+        try:
+            return getattr(self._client, operation)(**params)
+        except ClientError as error:
+            if error_code(error) == "ConditionalCheckFailedException":
+                raise _ConditionFailed from None
+            raise LedgerError(f"{operation} on LEDGER_TABLE failed ({error_code(error)})") from None
+        except BotoCoreError as error:
+            raise LedgerError(f"{operation} on LEDGER_TABLE failed ({type(error).__name__})") from None
+
+
+class _ConditionFailed(Exception):
+    """A conditional write the table refused: a duplicate or an out-of-order observation."""
+
+
+class _Expression:
+    """Placeholders for an update: #n0 for names (some are reserved words: status, name, size)."""
+
+    def __init__(self, values: dict[str, Any]) -> None:
+        self.names: dict[str, str] = {}
+        self.values: dict[str, Any] = dict(values)
+
+    def update(self, sets: dict[str, Any], adds: dict[str, Any], remove: tuple[str, ...]) -> str:
+        """SET the fields that have a value, ADD numbers and set members, REMOVE attributes."""
+        assigned = [
+            f"{self.name(field)} = {self.value(value)}" for field, value in sets.items() if value is not None
+        ]
+        added = [f"{self.name(field)} {self.value(value)}" for field, value in adds.items()]
+        removed = [self.name(field) for field in remove]
+        clauses = (("SET", assigned, ", "), ("ADD", added, ", "), ("REMOVE", removed, ", "))
+        return " ".join(f"{verb} {joint.join(parts)}" for verb, parts, joint in clauses if parts)
+
+    def name(self, field: str) -> str:
+        placeholder = f"#n{len(self.names)}"
+        self.names[placeholder] = field
+        return placeholder
+
+    def value(self, value: Any) -> str:
+        placeholder = f":v{len(self.values)}"
+        self.values[placeholder] = value
+        return placeholder
+
+    def serialized(self) -> dict[str, Any]:
+        return {name: _SERIALIZER.serialize(value) for name, value in self.values.items()}
+
+
+def _status_fields(status: MediaStatus, at: str) -> dict[str, Any]:
+    fields: dict[str, Any] = {
+        "status": status.value,
+        "status_rank": status.rank,
+        "status_at": at,
+        f"{status.value}_at": at,
+    }
+    if status.is_open:
+        fields["open_status"] = status.value
+    return fields
+
+
+def _entry(item: dict[str, Any]) -> Entry:
+    data = {name: _DESERIALIZER.deserialize(value) for name, value in item.items()}
+    for name, value in data.items():  # DynamoDB numbers come back as Decimal
+        if name in {"generation", "status_rank", "attempts", "size"} and value is not None:
+            data[name] = int(value)
+    return Entry(
+        str(data["pk"]),
+        str(data["sk"]),
+        media_status(str(data["status"])),
+        int(data.get("generation", 1)),
+        data,
+    )
