@@ -67,7 +67,11 @@ def main() -> None:
     parser.add_argument("--start", type=float, required=True)
     args = parser.parse_args()
     from moto.server import main as moto_main  # noqa: PLC0415 - after the arguments are checked
+    from werkzeug.serving import WSGIRequestHandler  # noqa: PLC0415
 
+    # Werkzeug writes a response's headers and body apart; with Nagle's algorithm on, the body
+    # then waits for the client's delayed ACK (~40 ms a call on loopback).
+    WSGIRequestHandler.disable_nagle_algorithm = True
     with sqs_on(Clock(args.rate, start=args.start)):
         moto_main(["-H", "127.0.0.1", "-p", str(args.port)])
 

@@ -49,6 +49,9 @@ from unittest import mock
 import aws_lambda_powertools.utilities.idempotency.base as idempotency_base
 import aws_lambda_powertools.utilities.idempotency.persistence.base as persistence_base
 import aws_lambda_powertools.utilities.idempotency.persistence.dynamodb as persistence_dynamodb
+import boto3
+import botocore.loaders
+import botocore.session
 import moto.sqs.models
 from s3_wistia_bridge import runtime
 from s3_wistia_bridge.wistia import WistiaClient
@@ -159,6 +162,19 @@ class SimulatedContext:
 
     def get_remaining_time_in_millis(self) -> int:
         return max(0, int((self.timeout - (self.clock.now() - self.started)) * 1000))
+
+
+class Sessions:
+    """boto3 sessions for the containers, all reading the SDK's service models through one loader,
+    which keeps them parsed: a simulator economy (a real cold start parses them: bench/cold.py)."""
+
+    def __init__(self) -> None:
+        self._loader = botocore.loaders.create_loader()
+
+    def new(self) -> boto3.session.Session:
+        core = botocore.session.get_session()
+        core.register_component("data_loader", self._loader)
+        return boto3.session.Session(botocore_session=core)
 
 
 class Containers:

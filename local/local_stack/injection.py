@@ -26,13 +26,11 @@ from typing import Any
 from unittest import mock
 
 import boto3
-import botocore.loaders
-import botocore.session
 from aws_lambda_powertools.utilities.idempotency import DynamoDBPersistenceLayer
 from botocore.exceptions import ClientError
 from s3_wistia_bridge.wistia import WistiaClient
 
-from .deliveries import SandboxKilled
+from .deliveries import SandboxKilled, Sessions
 
 KILL_POINTS = ("before_lock", "before_post", "after_accepted", "before_success_write")
 DYNAMODB_OPERATIONS = ("PutItem", "GetItem", "UpdateItem", "DeleteItem")
@@ -55,15 +53,11 @@ class Injector:
         self.counts: Counter[str] = Counter()
         self._random = random.Random(seed)  # reproducible draws, not a secret
         self._lock = threading.Lock()
-        # Every container's session reads the SDK's service models through this one loader, which
-        # keeps them parsed: a simulator economy (a real cold start parses them: bench/cold.py).
-        self._loader = botocore.loaders.create_loader()
+        self._sessions = Sessions()
 
     def session(self) -> boto3.session.Session:
         """A session whose clients (made from it later) meet the injected AWS errors."""
-        core = botocore.session.get_session()
-        core.register_component("data_loader", self._loader)
-        session = boto3.session.Session(botocore_session=core)
+        session = self._sessions.new()
         for operation in DYNAMODB_OPERATIONS:
             session.events.register(f"before-call.dynamodb.{operation}", self._dynamodb_before)
             session.events.register(f"after-call.dynamodb.{operation}", self._dynamodb_after)
