@@ -32,7 +32,7 @@ def test_every_accepted_object_is_one_media_under_faults_and_killed_sandboxes(mo
     assert set(figures["faults by kind"]) >= {"422", "429", "500", "503", "drop", "drop_after_processing"}
     assert set(figures["kills by point"]) == set(KILL_POINTS)  # every crash point was exercised
     assert figures["DynamoDB errors injected"]
-    assert figures["failure-queue SendMessage failures injected"] > 0
+    assert figures["failure-queue SendMessage failures injected"] > 0, figures["faults by kind"]
     assert figures["duplicate deliveries"] > 0
     if mode == "direct":
         assert figures["Lambda retries"] > 0
