@@ -224,7 +224,7 @@ def _queue_contents(queue_url: str) -> dict[str, int]:
     """The failure queue's messages by kind: the bridge's records, Lambda's on-failure records,
     and ingest messages the redrive policy moved there (their body is the S3 event)."""
     sqs = boto3.client("sqs", region_name=REGION)
-    kinds: Counter[str] = Counter()
+    kinds: Counter[str] = Counter(dict.fromkeys(_KINDS, 0))
     handles = []
     while messages := sqs.receive_message(QueueUrl=queue_url, MaxNumberOfMessages=10).get("Messages", []):
         for message in messages:
@@ -232,15 +232,18 @@ def _queue_contents(queue_url: str) -> dict[str, int]:
             handles.append(message["ReceiptHandle"])
     for handle_ in handles:  # seen, not taken: visible again for the replay
         sqs.change_message_visibility(QueueUrl=queue_url, ReceiptHandle=handle_, VisibilityTimeout=0)
-    return dict(sorted(kinds.items()))
+    return dict(kinds)
+
+
+_KINDS = ("bridge failure records", "on-failure records", "moved by the redrive policy (DLQ)")
 
 
 def _kind(body: Any) -> str:
     if isinstance(body, dict) and "requestPayload" in body:
-        return "on-failure records"
+        return _KINDS[1]
     if isinstance(body, dict) and "Records" in body:
-        return "moved by the redrive policy (DLQ)"
-    return "bridge failure records"
+        return _KINDS[2]
+    return _KINDS[0]
 
 
 def _replay(queue_url: str, concurrency: int, rounds: int = 3) -> list[int]:

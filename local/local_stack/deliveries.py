@@ -3,7 +3,7 @@
 `AsyncLambda`: an asynchronous invocation (S3 notification, EventBridge rule): an event may arrive
 twice; an invocation that fails is retried twice, a minute and then two minutes later; then
 Lambda writes its on-failure invocation record to the failure queue
-(https://docs.aws.amazon.com/lambda/latest/dg/invocation-retries.html,
+(https://docs.aws.amazon.com/lambda/latest/dg/invocation-async-error-handling.html,
 https://docs.aws.amazon.com/lambda/latest/dg/invocation-async-retain-records.html).
 
 `QueueLambda`: an SQS event source mapping on a real (moto) queue: pollers receive with the
