@@ -19,6 +19,7 @@ from pathlib import Path
 from typing import Any
 
 from .artifacts import artifact_sizes
+from .burst import burst
 from .cold import cold_start
 from .replay_bench import replay_throughput
 from .stack import ROOT, local_stack
@@ -34,10 +35,25 @@ class Plan:
     cold_runs: int
     container_events: int
     replay_messages: int
+    burst_objects: int
 
 
-FULL = Plan(warm_iterations=400, warm_warmup=50, cold_runs=21, container_events=1000, replay_messages=1000)
-QUICK = Plan(warm_iterations=150, warm_warmup=30, cold_runs=9, container_events=200, replay_messages=200)
+FULL = Plan(
+    warm_iterations=400,
+    warm_warmup=50,
+    cold_runs=21,
+    container_events=1000,
+    replay_messages=1000,
+    burst_objects=300,
+)
+QUICK = Plan(
+    warm_iterations=150,
+    warm_warmup=30,
+    cold_runs=9,
+    container_events=200,
+    replay_messages=200,
+    burst_objects=100,
+)
 
 
 @dataclass(frozen=True)
@@ -72,6 +88,7 @@ def run(plan: Plan) -> dict[str, Any]:
                 stack, plan.replay_messages, workers=8, latency=0.020, idempotency=False, scratch=SCRATCH
             )
             results["replay"]["seconds"] = round(time.perf_counter() - step, 1)
+        results["burst"] = burst(plan.burst_objects)  # its own moto and emulator per scenario
         results["artifacts"] = artifact_sizes(SCRATCH)
     finally:
         shutil.rmtree(SCRATCH, ignore_errors=True)
@@ -111,8 +128,14 @@ def rows(results: dict[str, Any]) -> list[Row]:
         Row(
             "3. cold start: handler + 1st event / import boto3, requests",
             f"{cold['ratio']:.2f}x  ({cold['handler_ms']:.0f} / {cold['baseline_ms']:.0f} ms)",
-            "<= 1.25x",
-            cold["ratio"] <= 1.25,
+            "reported",
+            None,
+        ),
+        Row(
+            "3. cold start: handler import / import boto3, requests",
+            f"{cold['handler_import_ms'] / cold['baseline_ms']:.2f}x  ({cold['handler_import_ms']:.0f} ms)",
+            "-",
+            None,
         ),
         Row(
             "3. cold start, whole process wall time",
@@ -158,6 +181,7 @@ def rows(results: dict[str, Any]) -> list[Row]:
             replay["speedup"] >= 4,
         ),
     ]
+    table += burst_rows(results["burst"])
     for name, label, limit in (
         ("IngestFunction", "function", 50 * 1024),
         ("BridgeLayer", "layer", 5 * 1024**2),
@@ -172,6 +196,38 @@ def rows(results: dict[str, Any]) -> list[Row]:
     return table
 
 
+def burst_rows(result: dict[str, Any]) -> list[Row]:
+    """Figure 7, per scenario: drain against N/L, the 429 share, billed time against t, lost.
+    The targets are the buffered mode's; direct delivery is measured against them too."""
+    floor, t = result["floor_seconds"], result["answer_seconds"]
+    head = f"7. burst {result['objects']} @ {result['limit_per_minute']}/min, t={t:g}s"
+    table = []
+    for label, figures in result["scenarios"].items():
+        drain, billed = figures["drain_seconds"], figures["billed_seconds_per_object"]
+        table += [
+            Row(
+                f"{head}, {label}: drain / N/L",
+                f"{drain / floor:.2f}x  ({drain:.0f} / {floor:.0f} s)",
+                "<= 1.10x",
+                drain <= 1.10 * floor,
+            ),
+            Row(
+                f"{head}, {label}: 429 share",
+                f"{figures['share_429']:.1%}  ({figures['rate_limited']} / {figures['requests']})",
+                "<= 2%",
+                figures["share_429"] <= 0.02,
+            ),
+            Row(
+                f"{head}, {label}: billed s / object",
+                f"{billed / t:.2f}x t  ({billed:.2f} s)",
+                "<= 1.2x t",
+                billed <= 1.2 * t,
+            ),
+            Row(f"{head}, {label}: lost", str(figures["lost"]), "0", figures["lost"] == 0),
+        ]
+    return table
+
+
 def render(table: list[Row]) -> str:
     header = ("figure", "measured", "target", "holds")
     cells = [header, *(row.cells() for row in table)]
@@ -179,6 +235,11 @@ def render(table: list[Row]) -> str:
     lines = ["  ".join(cell.ljust(width) for cell, width in zip(line, widths, strict=True)) for line in cells]
     lines.insert(1, "  ".join("-" * width for width in widths))
     return "\n".join(line.rstrip() for line in lines)
+
+
+def _rates(result: dict[str, Any], mode: str) -> str:
+    rates = {f"{s['rate']:g}" for label, s in result["scenarios"].items() if label.startswith(mode)}
+    return "/".join(sorted(rates))
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -194,7 +255,8 @@ def main(argv: list[str] | None = None) -> int:
     print(
         f"\n{platform.python_implementation()} {platform.python_version()}, {platform.machine()}; cold start "
         f"on {cold['interpreter']}, from {cold['code']}; replay with idempotency off, emulator latency "
-        f"20 ms; {results['seconds']:.0f} s"
+        f"20 ms; burst time-compressed (direct {_rates(results['burst'], 'direct')}x, buffered "
+        f"{_rates(results['burst'], 'buffered')}x), figures in simulated seconds; {results['seconds']:.0f} s"
     )
     if args.json:
         document = {

@@ -48,6 +48,7 @@ class Stack:
             "ALLOWED_BUCKETS": BUCKET,
             "FAILURE_QUEUE_URL": self.queue_url,
             "WISTIA_PROJECT_ID": PROJECT,
+            "CONTENT_CHECK": "false",  # the events announce objects that are never stored
         }
         if idempotency:
             env["IDEMPOTENCY_TABLE"] = TABLE

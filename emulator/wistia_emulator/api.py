@@ -51,6 +51,9 @@ class Api:
         routed = self._route(request.method, call, target.query)
         if routed is not None:
             return Exchange(routed, answered)
+        limited = self._uploads.rate_limited(call.token)
+        if limited is not None:
+            return Exchange(limited, answered)
         if not self._delay():
             return Exchange(Drop(), answered)
         return Exchange(self._upload(call, record), answered)

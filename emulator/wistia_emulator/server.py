@@ -46,13 +46,17 @@ class WistiaEmulator:
     """A Wistia upload host on loopback. Thread-safe; start() it, then point a client at `.url`.
 
     `video_limit`, `rate_limit_per_minute`, `rate_limit_window_seconds`, `rate_limit_status`,
-    `fetch_urls` and `s3_endpoint_url` are plain attributes and may be changed at any time.
+    `rate_limit_burst` (a token bucket of that size instead of the sliding window), `clock_rate`
+    (emulated seconds per real second), `fetch_urls` and `s3_endpoint_url` are plain attributes
+    and may be changed at any time.
     """
 
     video_limit = _Setting[int | None]()
     rate_limit_per_minute = _Setting[int | None]()
     rate_limit_window_seconds = _Setting[float]()
     rate_limit_status = _Setting[int]()
+    rate_limit_burst = _Setting[int | None]()
+    clock_rate = _Setting[float]()
     fetch_urls = _Setting[bool]()
     s3_endpoint_url = _Setting[str | None]()
     fetch_timeout_seconds = _Setting[float]()
@@ -67,6 +71,8 @@ class WistiaEmulator:
         rate_limit_per_minute: int | None = None,
         rate_limit_window_seconds: float = 60.0,
         rate_limit_status: int = 429,
+        rate_limit_burst: int | None = None,
+        clock_rate: float = 1.0,
         s3_endpoint_url: str | None = None,
         seed: int = 0,
         fetch_urls: bool = True,
@@ -78,6 +84,8 @@ class WistiaEmulator:
             rate_limit_per_minute=rate_limit_per_minute,
             rate_limit_window_seconds=rate_limit_window_seconds,
             rate_limit_status=rate_limit_status,
+            rate_limit_burst=rate_limit_burst,
+            clock_rate=clock_rate,
             fetch_urls=fetch_urls,
             s3_endpoint_url=s3_endpoint_url,
             fetch_timeout_seconds=fetch_timeout_seconds,

@@ -37,6 +37,12 @@ class Settings:
     rate_limit_per_minute: int | None = None
     rate_limit_window_seconds: float = 60.0
     rate_limit_status: int = 429
+    # A token bucket instead of the sliding window: this many requests at once, refilled at
+    # rate_limit_per_minute per rate_limit_window_seconds (None: the sliding window).
+    rate_limit_burst: int | None = None
+    # Emulated seconds per real second, for time-compressed runs: the bucket refills this much
+    # faster and Retry-After stays in emulated seconds, what the client would wait for real.
+    clock_rate: float = 1.0
     fetch_urls: bool = True
     s3_endpoint_url: str | None = None
     fetch_timeout_seconds: float = 5.0
@@ -76,6 +82,7 @@ class EmulatorState:
         self._hashed_ids: set[str] = set()
         self._daily_projects: dict[str, dict[str, str]] = {}
         self._windows: dict[str, deque[float]] = {}
+        self._buckets: dict[str, tuple[float, float]] = {}  # token -> (tokens left, when)
         self._next_id = 1
 
     # -- views ---------------------------------------------------------------------------------
@@ -176,11 +183,15 @@ class EmulatorState:
     def retry_after(self, token: str) -> int | None:
         """Seconds until `token` may call again, or None (and the call counts) when it may now.
 
-        A sliding window per token; only admitted requests count, so the answer is exact.
+        A sliding window per token, or a token bucket with `rate_limit_burst`; only admitted
+        requests count, so the answer is exact.
         """
-        limit, window = self.settings.rate_limit_per_minute, self.settings.rate_limit_window_seconds
+        limit = self.settings.rate_limit_per_minute
         if limit is None:
             return None
+        if self.settings.rate_limit_burst is not None:
+            return self._bucket_wait(token, limit, self.settings.rate_limit_burst)
+        window = self.settings.rate_limit_window_seconds
         moment = time.monotonic()
         with self._lock:
             stamps = self._windows.setdefault(token, deque())
@@ -190,6 +201,20 @@ class EmulatorState:
                 stamps.append(moment)
                 return None
             return max(1, math.ceil(stamps[0] + window - moment))
+
+    def _bucket_wait(self, token: str, limit: int, burst: int) -> int | None:
+        """Token bucket: a request takes a token; tokens refill at `limit` per window (emulated
+        time), up to `burst`. Empty: the whole emulated seconds until the next token."""
+        per_second = limit / self.settings.rate_limit_window_seconds  # in emulated seconds
+        moment = time.monotonic() * self.settings.clock_rate
+        with self._lock:
+            tokens, then = self._buckets.get(token, (float(burst), moment))
+            tokens = min(float(burst), tokens + (moment - then) * per_second)
+            if tokens >= 1:
+                self._buckets[token] = (tokens - 1, moment)
+                return None
+            self._buckets[token] = (tokens, moment)
+            return max(1, math.ceil((1 - tokens) / per_second))
 
     def create_media(
         self, options: contract.Options, default_name: str, source: dict[str, Any]

@@ -42,9 +42,6 @@ class Uploads:
         """The real answer to an upload call, and the hashed_id of the media it created."""
         if token is None:
             return UNAUTHORIZED, None
-        retry_after = self._state.retry_after(token)
-        if retry_after is not None:
-            return self._rate_limited(retry_after), None
         try:
             if problem is not None:
                 raise problem
@@ -60,7 +57,12 @@ class Uploads:
         media.pop("status")
         return json_response(200, media), media["hashed_id"]
 
-    def _rate_limited(self, retry_after: int) -> Response:
+    def rate_limited(self, token: str | None) -> Response | None:
+        """The account's rate limit, checked first: Wistia refuses an over-limit call at once,
+        without doing its work (a call without a valid token is answered 401 later)."""
+        retry_after = None if token is None else self._state.retry_after(token)
+        if retry_after is None:
+            return None
         settings = self._state.settings
         return error(
             settings.rate_limit_status,

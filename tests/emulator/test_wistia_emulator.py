@@ -347,6 +347,40 @@ def test_rate_limit_can_answer_503_like_the_old_docs() -> None:
     assert int(limited.headers["Retry-After"]) >= 59
 
 
+def test_token_bucket_admits_its_burst_then_one_request_per_refill() -> None:
+    # 60/min is a token an emulated second; clock_rate 10: a real 0.1 s is 1 emulated second.
+    with WistiaEmulator(
+        tokens=(TOKEN, OTHER_TOKEN), rate_limit_per_minute=60, rate_limit_burst=2, clock_rate=10.0
+    ) as emulator:
+        burst = [post(emulator).status_code for _ in range(2)]
+        limited = post(emulator)
+        other_token = post(emulator, token=OTHER_TOKEN)
+        time.sleep(0.12)  # 1.2 emulated seconds: one token more
+        refilled = post(emulator)
+        empty_again = post(emulator)
+
+    assert burst == [200, 200]
+    assert limited.status_code == 429
+    assert limited.headers["Retry-After"] == "1"  # emulated seconds, whole, rounded up
+    assert other_token.status_code == 200  # a bucket per token
+    assert refilled.status_code == 200
+    assert empty_again.status_code == 429
+
+
+def test_a_rate_limited_call_is_answered_at_once_and_creates_nothing() -> None:
+    with WistiaEmulator(tokens=(TOKEN,), rate_limit_per_minute=60, rate_limit_burst=1) as emulator:
+        emulator.set_faults(latency_seconds=0.3)
+        post(emulator)
+        started = time.monotonic()
+        limited = post(emulator)
+        waited = time.monotonic() - started
+        medias = emulator.medias()
+
+    assert limited.status_code == 429
+    assert waited < 0.2  # not the 0.3 s an accepted call takes
+    assert len(medias) == 1
+
+
 # -- faults ----------------------------------------------------------------------------------
 
 
