@@ -33,9 +33,9 @@ import boto3
 from moto.server import ThreadedMotoServer
 from s3_wistia_bridge.events import s3_notification
 from s3_wistia_bridge.observability import logger
-from s3_wistia_bridge.operator.cli import main as operator_cli
-from s3_wistia_bridge.operator.replay import ContextStub
 from s3_wistia_bridge.runtime import build_bridge, handle
+from s3_wistia_bridge_cli.cli import main as operator_cli
+from s3_wistia_bridge_cli.replay import ContextStub
 from wistia_emulator import Faults, WistiaEmulator
 
 TOKEN = "chaos-token-0123456789abcdef"  # noqa: S105 - the emulator's, not a real secret
@@ -197,7 +197,7 @@ def _deliver(lam: AsyncLambda, keys: list[str], config: ChaosConfig) -> None:
 
 def _replay(queue_url: str, concurrency: int) -> int:
     """The operator's `replay --local` over the failure queue; its exit status."""
-    argv = ["replay", "--queue-url", queue_url, "--local", "--no-progress"]
+    argv = ["replay", "--queue-url", queue_url, "--local", "--no-progress", "--yes"]
     return operator_cli([*argv, "--concurrency", str(concurrency), "--json"])
 
 

@@ -11,7 +11,7 @@ import os
 import sys
 import time
 
-from s3_wistia_bridge.operator.cli import main as cli
+from s3_wistia_bridge_cli.cli import main as cli
 from wistia_emulator import FaultRule
 
 from .harness import LocalStack, LocalStackError
@@ -106,7 +106,7 @@ def matches(found: dict[str, Observed], expected: dict[str, str]) -> bool:
 
 def replay(stack: LocalStack) -> int:
     os.environ.update(stack.aws_env())
-    argv = ["replay", "--queue-url", stack.queue_url, "--function-name", stack.function_name]
+    argv = ["replay", "--queue-url", stack.queue_url, "--function-name", stack.function_name, "--yes"]
     say("$ s3-wistia-bridge " + " ".join(argv))
     return cli(argv)
 
