@@ -111,23 +111,13 @@ class Probe:
         )
         return [] if isinstance(answer, Failure) else [str(t.get("Arn")) for t in answer.get("Targets", [])]
 
-    def mapping_state(self, uuid: str) -> str | Failure:
+    def mapping(self, uuid: str) -> dict[str, Any] | Failure:
+        """A buffered stack's event source mapping (its State and ScalingConfig)."""
         return _asked(
             "lambda:GetEventSourceMapping",
             uuid,
-            lambda: str(self._client("lambda").get_event_source_mapping(UUID=uuid).get("State", "?")),
+            lambda: dict(self._client("lambda").get_event_source_mapping(UUID=uuid)),
         )
-
-    def mapping_max(self, uuid: str) -> int | None:
-        answer = _asked(
-            "lambda:GetEventSourceMapping",
-            uuid,
-            lambda: self._client("lambda").get_event_source_mapping(UUID=uuid),
-        )
-        if isinstance(answer, Failure):
-            return None
-        maximum = (answer.get("ScalingConfig") or {}).get("MaximumConcurrency")
-        return int(maximum) if maximum is not None else None
 
     def bucket_policy(self, bucket: str) -> str | Failure | None:
         def call() -> str | None:

@@ -4,6 +4,7 @@ failed. A check whose inputs are missing (an output, a failed call) says so inst
 from __future__ import annotations
 
 from collections.abc import Iterator, Mapping
+from typing import Any
 
 from s3_wistia_bridge.config import DEFAULT_API_URL, CopyMode
 
@@ -125,8 +126,8 @@ def _delivery(
     else:
         yield checks.s3_notification(bucket, config, target, buffered=buffered)
     if buffered:
-        uuid = outputs.get(OUTPUT_MAPPING)
-        yield checks.mapping(probe.mapping_state(uuid) if uuid else _missing(OUTPUT_MAPPING))
+        found = _mapping(probe, outputs)
+        yield checks.mapping(found if isinstance(found, Failure) else str(found.get("State", "?")))
 
 
 def _grant(
@@ -148,8 +149,9 @@ def _grant(
 
 def _capacity(probe: Probe, outputs: Mapping[str, str], parameters: Mapping[str, str]) -> Iterator[Result]:
     buffered = outputs.get(OUTPUT_DELIVERY) == BUFFERED
-    uuid = outputs.get(OUTPUT_MAPPING)
-    maximum = probe.mapping_max(uuid) if buffered and uuid else None
+    found = _mapping(probe, outputs) if buffered else Failure("direct")
+    scaling = {} if isinstance(found, Failure) else found.get("ScalingConfig") or {}
+    maximum = int(scaling["MaximumConcurrency"]) if "MaximumConcurrency" in scaling else None
     name = outputs.get(OUTPUT_FUNCTION)
     settings = (
         probe.concurrency(name, buffered=buffered, max_concurrency=maximum)
@@ -163,6 +165,11 @@ def _capacity(probe: Probe, outputs: Mapping[str, str], parameters: Mapping[str,
         ingest = outputs.get(OUTPUT_INGEST_QUEUE)
         alarm = int(parameters.get("BacklogAgeAlarmSeconds") or DEFAULT_BACKLOG_ALARM_SECONDS)
         yield checks.ingest_backlog(probe.depth(ingest) if ingest else _missing(OUTPUT_INGEST_QUEUE), alarm)
+
+
+def _mapping(probe: Probe, outputs: Mapping[str, str]) -> dict[str, Any] | Failure:
+    uuid = outputs.get(OUTPUT_MAPPING)
+    return probe.mapping(uuid) if uuid else _missing(OUTPUT_MAPPING)
 
 
 def _alarm(probe: Probe, outputs: Mapping[str, str]) -> Result:
