@@ -357,7 +357,8 @@ def _replay(
 ) -> int:
     aws, ui = g.aws(), g.ui()
     resources = _resources(g, where, aws)
-    queue = FailureQueue(aws.client("sqs"), resources.require_queue())
+    url = resources.require_queue()
+    queue = FailureQueue(aws.client("sqs"), url)
     visible = queue.approximate_count()
     target = _replay_target(aws, resources, dry_run=dry_run, local=local)
     options = ReplayOptions(
@@ -473,7 +474,8 @@ _REQUEUED_FOLLOW_UP = (
 def show_command(g: Globals, where: Where, message_id: str, scan_limit: int) -> int:
     """Show one failure-queue message, classified, with its event; change nothing."""
     aws, ui = g.aws(), g.ui()
-    queue = FailureQueue(aws.client("sqs"), _resources(g, where, aws).require_queue())
+    url = _resources(g, where, aws).require_queue()
+    queue = FailureQueue(aws.client("sqs"), url)
     found = messages.find(queue, message_id, scan_limit)
     try:
         _print_found(ui, found)
@@ -510,7 +512,8 @@ def _print_found(ui: Ui, found: messages.Found) -> None:
 def discard_command(g: Globals, where: Where, message_id: str, scan_limit: int, path: Path | None) -> int:
     """Delete one failure-queue message, after saving a copy of it to a local file."""
     aws, ui = g.aws(), g.ui()
-    queue = FailureQueue(aws.client("sqs"), _resources(g, where, aws).require_queue())
+    url = _resources(g, where, aws).require_queue()
+    queue = FailureQueue(aws.client("sqs"), url)
     found = messages.find(queue, message_id, scan_limit)
     try:
         saved = messages.save(found, path or messages.default_path(message_id))

@@ -117,7 +117,10 @@ class Aws:
         with self._lock:
             if service not in self._clients:
                 session = self._session_locked()
-                self._clients[service] = session.client(service, endpoint_url=self.endpoint_url)
+                try:
+                    self._clients[service] = session.client(service, endpoint_url=self.endpoint_url)
+                except NoRegionError as error:  # botocore asks for a region when it builds a client
+                    raise OperatorError(str(_transport_error(error)), ErrorKind.ENVIRONMENT) from None
             return self._clients[service]
 
 

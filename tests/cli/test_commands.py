@@ -304,3 +304,14 @@ def test_status_exits_3_when_nothing_is_known(stack: Stack, run_cli: Run) -> Non
 
     assert run.code == 3
     assert "nothing known" in run.out
+
+
+def test_no_region_anywhere_is_one_clear_line(run_cli: Run, monkeypatch: pytest.MonkeyPatch) -> None:
+    for name in ("AWS_REGION", "AWS_DEFAULT_REGION"):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("AWS_CONFIG_FILE", "/nonexistent")
+
+    run = run_cli("list", "--queue-url", "https://sqs.example/123/q")
+
+    assert run.code == 2
+    assert run.err.strip() == "s3-wistia-bridge: error: no AWS region: pass --region or set AWS_REGION"
