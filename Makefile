@@ -17,6 +17,10 @@ $(STAMP): requirements/dev.lock pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install -qq --disable-pip-version-check -r requirements/dev.lock
 	$(BIN)/pip install -qq --disable-pip-version-check --no-deps --no-build-isolation -e .
+	@# The emulator and the local stack are dev tools, not installed by `pip install .`: the dev
+	@# venv finds them through a .pth file (tests, demo, chaos, bench, python -m wistia_emulator).
+	$(BIN)/python -c 'import pathlib, sys, sysconfig; pathlib.Path(sysconfig.get_paths()["purelib"], "s3_wistia_bridge_dev.pth").write_text("".join(p + "\n" for p in sys.argv[1:]))' \
+	  "$(CURDIR)/emulator" "$(CURDIR)/local"
 	touch $(STAMP)
 
 setup: $(STAMP) ## create .venv with the exact pins and the package installed editable
@@ -31,7 +35,7 @@ lock: ## re-resolve requirements/dev.txt into requirements/dev.lock
 lint: setup ## ruff lint and format check; every block at complexity B or better (xenon)
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
-	$(BIN)/xenon --max-absolute B layers functions emulator local bench mk
+	$(BIN)/xenon --max-absolute B layers cli functions emulator local bench mk
 
 docs: setup ## regenerate the docs' sections derived from code (reason and configuration tables)
 	$(BIN)/python mk/docs.py

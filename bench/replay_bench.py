@@ -21,9 +21,9 @@ from local_stack.harness import start_ministack, stop_ministack
 from s3_wistia_bridge.errors import PermanentFailure
 from s3_wistia_bridge.events import parse_event
 from s3_wistia_bridge.failures import failure_record
-from s3_wistia_bridge.operator import queue as queue_module
-from s3_wistia_bridge.operator.cli import main
 from s3_wistia_bridge.reasons import FailureReason
+from s3_wistia_bridge_cli import queue as queue_module
+from s3_wistia_bridge_cli.cli import main
 
 from . import REGION
 from .stack import Stack, environment, s3_event
@@ -75,7 +75,7 @@ def _fill(sqs: Any, queue_url: str, label: str, count: int) -> None:
 def _replay(
     stack: Stack, sqs: Any, queue_url: str, concurrency: int, idempotency: bool
 ) -> tuple[float, dict[str, Any]]:
-    argv = ["replay", "--queue-url", queue_url, "--local", "--no-progress", "--json"]
+    argv = ["replay", "--queue-url", queue_url, "--local", "--no-progress", "--json", "--yes"]
     argv += ["--concurrency", str(concurrency)]
     out = io.StringIO()
     wait = queue_module.RECEIVE_WAIT_SECONDS

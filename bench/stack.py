@@ -20,7 +20,7 @@ import boto3
 import requests
 from local_stack.harness import free_port
 from s3_wistia_bridge.events import s3_notification
-from s3_wistia_bridge.operator.replay import ContextStub
+from s3_wistia_bridge_cli.replay import ContextStub
 from wistia_emulator import WistiaEmulator
 
 from . import BASE_ENV, REGION

@@ -36,7 +36,7 @@ sys.path.insert(0, str(ROOT / "functions" / "ingest"))
 
 import requests  # noqa: E402
 from moto.server import ThreadedMotoServer  # noqa: E402
-from s3_wistia_bridge.operator.replay import ContextStub  # noqa: E402
+from s3_wistia_bridge_cli.replay import ContextStub  # noqa: E402
 
 
 def load_event(name: str) -> Any:

@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urlsplit
 
-from . import contract, data_api
+from . import account_api, contract, data_api
 from .contract import ApiError, Upload
 from .faults import FaultRule
 from .messages import Drop, Exchange, Outcome, Request, Response, Stall, error, fault_response
@@ -84,6 +84,8 @@ class Api:
     def _route(self, method: str, call: _Call, query_text: str) -> Response | None:
         """The answer of anything but an upload call; None for an upload call."""
         read = data_api.answer(self._state, method, call.path, query_text, call.token)
+        if read is None:
+            read = account_api.answer(self._state, method, call.path, call.token)
         if read is not None:
             return read
         if call.path not in (S3_COPY_PATH, UPLOAD_PATH):

@@ -36,8 +36,8 @@ from typing import Any
 import boto3
 from s3_wistia_bridge.events import s3_notification
 from s3_wistia_bridge.observability import logger
-from s3_wistia_bridge.operator.cli import main as operator_cli
 from s3_wistia_bridge.runtime import build_bridge, handle
+from s3_wistia_bridge_cli.cli import main as operator_cli
 from wistia_emulator import Faults, WistiaEmulator
 
 from .clocked_moto import moto_process
@@ -249,7 +249,16 @@ def _kind(body: Any) -> str:
 def _replay(queue_url: str, concurrency: int, rounds: int = 3) -> list[int]:
     """The operator's `replay --local` over the failure queue, run again (as the runbook says)
     while it exits non-zero and leaves messages; each round's exit status."""
-    argv = ["replay", "--queue-url", queue_url, "--local", "--no-progress", "--concurrency", str(concurrency)]
+    argv = [
+        "replay",
+        "--queue-url",
+        queue_url,
+        "--local",
+        "--no-progress",
+        "--yes",
+        "--concurrency",
+        str(concurrency),
+    ]
     statuses: list[int] = []
     while len(statuses) < rounds and (not statuses or statuses[-1] != 0):
         with open(os.devnull, "w") as null, contextlib.redirect_stdout(null):  # its report: the figures

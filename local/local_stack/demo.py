@@ -14,7 +14,7 @@ import time
 
 from s3_wistia_bridge.events import parse_event
 from s3_wistia_bridge.models import S3Object
-from s3_wistia_bridge.operator.cli import main as cli
+from s3_wistia_bridge_cli.cli import main as cli
 from wistia_emulator import FaultRule
 
 from .harness import LocalStack, LocalStackError
@@ -117,7 +117,7 @@ def matches(found: dict[str, Observed], expected: dict[str, str]) -> bool:
 
 def replay(stack: LocalStack) -> int:
     os.environ.update(stack.aws_env())
-    argv = ["replay", "--queue-url", stack.queue_url, "--ingest-queue-url", stack.ingest_queue_url]
+    argv = ["replay", "--queue-url", stack.queue_url, "--ingest-queue-url", stack.ingest_queue_url, "--yes"]
     say("$ s3-wistia-bridge " + " ".join(argv))
     return cli(argv)
 

@@ -13,6 +13,9 @@ SMALL = ChaosConfig(
     objects=200,
     rejected=20,
     fault_rate=0.33,
+    # Enough failure records (~12 of 200) and SendMessage failures that a small run always has some.
+    permanent_rate=0.06,
+    sqs_send_error_rate=0.5,
     workers=8,
     seed=11,
     kill_rate=0.03,

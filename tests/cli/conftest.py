@@ -13,10 +13,10 @@ from s3_wistia_bridge.errors import PermanentFailure
 from s3_wistia_bridge.events import parse_event
 from s3_wistia_bridge.failures import failure_record
 from s3_wistia_bridge.models import S3Object
-from s3_wistia_bridge.operator import cli
-from s3_wistia_bridge.operator import queue as queue_module
-from s3_wistia_bridge.operator.replay import InvokeResult
 from s3_wistia_bridge.reasons import FailureReason
+from s3_wistia_bridge_cli import cli
+from s3_wistia_bridge_cli import queue as queue_module
+from s3_wistia_bridge_cli.replay import InvokeResult
 
 # Fixtures and helpers of the integration tier, re-exported for this one.
 from tests.integration.conftest import (
@@ -37,6 +37,14 @@ __all__ = ["BUCKET", "IDEMPOTENCY_TABLE", "TOKEN", "Stack", "bridge_app", "emula
 def _no_long_polling(monkeypatch: pytest.MonkeyPatch) -> None:
     """moto answers at once when messages exist; an empty long poll would cost a second."""
     monkeypatch.setattr(queue_module, "RECEIVE_WAIT_SECONDS", 0)
+
+
+@pytest.fixture(autouse=True)
+def _no_implicit_stack(monkeypatch: pytest.MonkeyPatch, tmp_path: Any) -> None:
+    """The CLI takes a stack from S3_WISTIA_BRIDGE_STACK or ./samconfig.toml: here neither, so
+    each test names what it uses (the project's own samconfig.toml names a real stack)."""
+    monkeypatch.delenv("S3_WISTIA_BRIDGE_STACK", raising=False)
+    monkeypatch.chdir(tmp_path)
 
 
 @dataclass

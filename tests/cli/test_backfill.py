@@ -11,7 +11,7 @@ import pytest
 from s3_wistia_bridge.config import BridgeConfig
 from s3_wistia_bridge.events import parse_event
 from s3_wistia_bridge.models import S3Object
-from s3_wistia_bridge.operator.backfill import (
+from s3_wistia_bridge_cli.backfill import (
     BackfillOptions,
     BackfillStatus,
     RateLimiter,
@@ -19,7 +19,7 @@ from s3_wistia_bridge.operator.backfill import (
     bucket_region,
     object_event,
 )
-from s3_wistia_bridge.operator.replay import InvokeResult, LocalInvoker
+from s3_wistia_bridge_cli.replay import InvokeResult, LocalInvoker
 
 from .conftest import BUCKET, RecordingInvoker, Stack, s3_copies
 
@@ -149,7 +149,7 @@ def test_cli_backfill_dry_run_and_real_run(stack: Stack, bridge_env: Any, run_cl
     assert dry.json()["summary"] == {"would copy": 5, "rejected": 2}
     assert s3_copies(stack) == []
 
-    real = run_cli("backfill", f"s3://{BUCKET}/videos/", "--local", "--rate", "100")
+    real = run_cli("backfill", f"s3://{BUCKET}/videos/", "--local", "--rate", "100", "--yes")
 
     assert real.code == 0, real.err
     assert "copied     s3://media-uploads-example/videos/d.mp4  hashed_id=" in real.out

@@ -12,9 +12,9 @@ import pytest
 from botocore.response import StreamingBody
 from botocore.stub import Stubber
 from s3_wistia_bridge.errors import TransientFailure
-from s3_wistia_bridge.operator.replay import LambdaInvoker, LocalInvoker
-from s3_wistia_bridge.operator.resources import ErrorKind, OperatorError
 from s3_wistia_bridge.reasons import FailureReason
+from s3_wistia_bridge_cli.replay import LambdaInvoker, LocalInvoker
+from s3_wistia_bridge_cli.resources import ErrorKind, OperatorError
 
 from .conftest import s3_event
 

@@ -8,7 +8,7 @@ from collections.abc import Callable
 from typing import Any
 
 import pytest
-from s3_wistia_bridge.operator.replay import LocalInvoker
+from s3_wistia_bridge_cli.replay import LocalInvoker
 from wistia_emulator import WistiaEmulator
 
 from .conftest import CliRun, Stack, permanent_record, s3_copies, send, visible_count
@@ -48,7 +48,9 @@ def test_local_replay_runs_concurrency_invocations_at_once(
     stack.emulator.set_faults(latency_seconds=0.2)  # long enough for every worker to be inside
     in_flight = InFlight(stack.emulator, monkeypatch)
 
-    result = run_cli("replay", "--queue-url", stack.queue_url, "--local", "--concurrency", "4", "--json")
+    result = run_cli(
+        "replay", "--queue-url", stack.queue_url, "--local", "--concurrency", "4", "--json", "--yes"
+    )
 
     assert result.code == 0, result.err
     assert result.json()["summary"]["replayed"] == len(keys)

@@ -6,7 +6,8 @@ import json
 from typing import Any
 
 import pytest
-from s3_wistia_bridge.operator.queue import (
+from s3_wistia_bridge.reasons import FailureReason, ReasonClass
+from s3_wistia_bridge_cli.queue import (
     REPLAYABLE,
     Kind,
     classify,
@@ -14,7 +15,6 @@ from s3_wistia_bridge.operator.queue import (
     matches,
     reason_filter,
 )
-from s3_wistia_bridge.reasons import FailureReason, ReasonClass
 
 from tests.conftest import load_event
 

@@ -11,9 +11,10 @@ import boto3
 import pytest
 from s3_wistia_bridge.events import parse_event
 from s3_wistia_bridge.models import S3Object
-from s3_wistia_bridge.operator import cli
-from s3_wistia_bridge.operator.queue import FailureQueue
-from s3_wistia_bridge.operator.replay import (
+from s3_wistia_bridge.reasons import FailureReason, ReasonClass
+from s3_wistia_bridge_cli import cli
+from s3_wistia_bridge_cli.queue import FailureQueue
+from s3_wistia_bridge_cli.replay import (
     InvokeResult,
     LocalInvoker,
     ReplayOptions,
@@ -21,7 +22,6 @@ from s3_wistia_bridge.operator.replay import (
     Row,
     replay,
 )
-from s3_wistia_bridge.reasons import FailureReason, ReasonClass
 
 from tests.integration.faults import fail_requests
 
@@ -74,7 +74,7 @@ def test_replay_handles_every_shape_and_deletes_only_what_succeeded(
 ) -> None:
     ids = fill_every_shape(stack)
 
-    run: CliRun = run_cli("replay", "--queue-url", stack.queue_url, "--local", "--json")
+    run: CliRun = run_cli("replay", "--queue-url", stack.queue_url, "--local", "--json", "--yes")
 
     document = run.json()
     status = {m["messageId"]: m["status"] for m in document["messages"]}
@@ -105,7 +105,7 @@ def test_text_output_shows_objects_reasons_and_a_summary_table_and_no_metrics(
     send(stack, on_failure(stack.put("videos/notes.txt"), "wistia_server_error: HTTP 502"))
     send(stack, on_failure(stack.put("videos/ok.mp4"), "wistia_server_error: HTTP 502"))
 
-    run = run_cli("replay", "--queue-url", stack.queue_url, "--local", "--verbose")
+    run = run_cli("replay", "--queue-url", stack.queue_url, "--local", "--verbose", "--yes")
 
     assert run.code == 0
     assert f"replayed     s3://{BUCKET}/videos/ok.mp4  reason=wistia_server_error (transient)" in run.out
@@ -256,7 +256,7 @@ def test_replay_by_class_takes_every_reason_of_that_class(
 ) -> None:
     ids = fill_the_classes_the_old_lists_missed(stack)
 
-    run = run_cli("replay", "--queue-url", stack.queue_url, "--local", "--reason", wanted, "--json")
+    run = run_cli("replay", "--queue-url", stack.queue_url, "--local", "--reason", wanted, "--json", "--yes")
 
     assert run.code == 0, run.err
     messages = {m["messageId"]: m for m in run.json()["messages"]}
@@ -272,12 +272,11 @@ def test_a_mistyped_reason_is_refused_naming_the_choices(
 ) -> None:
     send(stack, permanent_record(s3_event("videos/a.mp4")))
 
-    with pytest.raises(SystemExit) as exited:
-        cli.main(["replay", "--queue-url", stack.queue_url, "--reason", "wistia_video_limt"])
+    code = cli.main(["replay", "--queue-url", stack.queue_url, "--reason", "wistia_video_limt"])
 
-    assert exited.value.code == 2
+    assert code == 2
     err = capsys.readouterr().err
-    assert "argument --reason: invalid choice: 'wistia_video_limt'" in err
+    assert "Invalid value for '--reason': 'wistia_video_limt' is not one of" in err
     assert all(f"'{choice}'" in err for choice in ("permanent", "transient", "unknown", "wistia_video_limit"))
     assert visible_count(stack) == 1  # refused before the queue was touched
 

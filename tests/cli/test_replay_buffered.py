@@ -11,10 +11,10 @@ from typing import Any
 import boto3
 import pytest
 from botocore.stub import Stubber
-from s3_wistia_bridge.operator.queue import FailureQueue, IngestQueue
-from s3_wistia_bridge.operator.replay import ReplayOptions, ReplayStatus, Row, replay
-from s3_wistia_bridge.operator.resources import ErrorKind, OperatorError
 from s3_wistia_bridge.reasons import FailureReason
+from s3_wistia_bridge_cli.queue import FailureQueue, IngestQueue
+from s3_wistia_bridge_cli.replay import ReplayOptions, ReplayStatus, Row, replay
+from s3_wistia_bridge_cli.resources import ErrorKind, OperatorError
 
 from tests.conftest import LambdaContextStub
 
@@ -73,7 +73,7 @@ def test_each_shape_is_requeued_as_exactly_its_original_event_and_then_deleted(
         "test_event": send(stack, TEST_EVENT),
     }
 
-    run = run_cli("replay", "--queue-url", stack.queue_url, "--ingest-queue-url", ingest, "--json")
+    run = run_cli("replay", "--queue-url", stack.queue_url, "--ingest-queue-url", ingest, "--json", "--yes")
 
     assert run.code == 0, run.err
     document = run.json()
@@ -248,7 +248,7 @@ def test_a_missing_ingest_queue_stops_the_run_and_keeps_every_message(stack: Sta
     url = stack.queue_url.rsplit("/", 1)[0] + "/no-such-ingest"
     ids = {send(stack, permanent_record(s3_event(f"videos/{i}.mp4"))) for i in range(3)}
 
-    run = run_cli("replay", "--queue-url", stack.queue_url, "--ingest-queue-url", url)
+    run = run_cli("replay", "--queue-url", stack.queue_url, "--ingest-queue-url", url, "--yes")
 
     assert run.code == 2
     assert f"error: queue does not exist: {url}" in run.err

@@ -6,8 +6,8 @@ import json
 from typing import Any
 
 from s3_wistia_bridge.events import s3_notification
-from s3_wistia_bridge.operator.queue import FailureQueue
-from s3_wistia_bridge.operator.replay import InvokeResult, ReplayOptions, ReplayStatus, replay
+from s3_wistia_bridge_cli.queue import FailureQueue
+from s3_wistia_bridge_cli.replay import InvokeResult, ReplayOptions, ReplayStatus, replay
 
 
 class ScriptedSqs:

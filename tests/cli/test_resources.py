@@ -8,7 +8,7 @@ from typing import Any
 import boto3
 import pytest
 from botocore.exceptions import ClientError, EndpointConnectionError, NoCredentialsError, NoRegionError
-from s3_wistia_bridge.operator.resources import Aws, ErrorKind, OperatorError, aws_error, resolve
+from s3_wistia_bridge_cli.resources import Aws, ErrorKind, OperatorError, aws_error, resolve
 
 from .conftest import Stack, permanent_record, s3_event, send
 

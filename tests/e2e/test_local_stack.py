@@ -12,7 +12,7 @@ from typing import Any
 import pytest
 from local_stack.harness import BUILT_TEMPLATE, MINISTACK, SAM, LocalStack
 from local_stack.observe import wait_for
-from s3_wistia_bridge.operator.cli import main as cli
+from s3_wistia_bridge_cli.cli import main as cli
 from wistia_emulator import FaultRule
 
 from .support import VIDEO, copies_of, eventually
@@ -89,7 +89,7 @@ def test_exhausted_transient_failure_lands_as_an_on_failure_record_and_replays(
 
     wistia.reset_faults()
     os.environ.update(stack.aws_env())
-    status = cli(["replay", "--queue-url", stack.queue_url, "--function-name", stack.function_name])
+    status = cli(["replay", "--queue-url", stack.queue_url, "--function-name", stack.function_name, "--yes"])
 
     assert status == 0
     assert copies_of(wistia, key)[-1]["status"] == 200
@@ -113,7 +113,9 @@ def test_permanent_failure_is_recorded_by_the_function_and_replayed_after_the_fi
     assert len(copies_of(wistia, key)) == 1  # not retried by Lambda
 
     os.environ.update(stack.aws_env())
-    assert cli(["replay", "--queue-url", stack.queue_url, "--function-name", stack.function_name]) == 0
+    assert (
+        cli(["replay", "--queue-url", stack.queue_url, "--function-name", stack.function_name, "--yes"]) == 0
+    )
     assert copies_of(wistia, key)[-1]["status"] == 200
     assert stack.queue_messages() == []
 

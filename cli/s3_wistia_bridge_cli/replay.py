@@ -27,10 +27,10 @@ from enum import StrEnum
 from typing import Any, Protocol
 
 import boto3
+from s3_wistia_bridge.models import JsonDict, Outcome
+from s3_wistia_bridge.observability import metrics
+from s3_wistia_bridge.runtime import build_bridge, handle
 
-from ..models import JsonDict, Outcome
-from ..observability import metrics
-from ..runtime import build_bridge, handle
 from .queue import (
     FailedMessage,
     FailureQueue,
@@ -151,10 +151,13 @@ class LocalInvoker:
         self._count = itertools.count(1)  # next() is atomic: request ids stay unique across threads
 
     @classmethod
-    def from_environment(cls, env: dict[str, str]) -> LocalInvoker:
+    def from_environment(
+        cls, env: dict[str, str], session: boto3.session.Session | None = None
+    ) -> LocalInvoker:
+        """`session`: the CLI's (its --profile and --region); default a new one."""
         # Bridges are built one at a time from one boto3 Session (not thread-safe; its loaded
         # service models make every bridge after the first cheap); each gets its own clients.
-        session = boto3.session.Session()
+        session = session or boto3.session.Session()
         lock = threading.Lock()
 
         def factory() -> Handler:

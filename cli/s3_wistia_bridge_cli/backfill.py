@@ -3,10 +3,14 @@
 Each object becomes the `ObjectCreated:Put` notification S3 would have sent for it, so the
 function treats it exactly like a new upload: the same validation (checked here first, so
 rejected objects are never sent), routing, and idempotency (a rerun reports `duplicate`).
+A direct stack's function is invoked with it synchronously (the outcome is known at once); a
+buffered stack gets it on its ingest queue (`queued`), so the event source mapping's
+MaximumConcurrency paces the copies towards Wistia, together with live uploads.
 """
 
 from __future__ import annotations
 
+import json
 import threading
 import time
 from collections.abc import Callable, Iterator
@@ -16,10 +20,12 @@ from datetime import datetime
 from enum import StrEnum
 from typing import Any
 
-from ..config import BridgeConfig
-from ..events import parse_event, s3_notification
-from ..models import JsonDict, Outcome, S3Object
-from ..validation import validate
+from s3_wistia_bridge.config import BridgeConfig
+from s3_wistia_bridge.events import parse_event, s3_notification
+from s3_wistia_bridge.models import JsonDict, Outcome, S3Object
+from s3_wistia_bridge.validation import validate
+
+from .queue import IngestQueue
 from .replay import Invoker, outcome_of
 from .resources import aws_error
 
@@ -30,6 +36,7 @@ class BackfillStatus(StrEnum):
     """What a backfill did with one object, in the summary's order."""
 
     COPIED = "copied"
+    QUEUED = "queued"  # a buffered stack: on the ingest queue, the function copies it later
     DUPLICATE = "duplicate"  # copied before (by the live function or an earlier backfill)
     WOULD_COPY = "would_copy"  # a dry run's answer
     REJECTED = "rejected"  # refused by validation here, or by the function
@@ -128,13 +135,27 @@ class ObjectResult:
         return {k: v for k, v in self.__dict__.items() if v is not None} | {"status": self.status.value}
 
 
+# The rows of a buffered stack's summary: the outcomes come later, from the function.
+_QUEUED_ROWS = (
+    BackfillStatus.QUEUED,
+    BackfillStatus.WOULD_COPY,
+    BackfillStatus.REJECTED,
+    BackfillStatus.FAILED,
+)
+
+# Where a backfill sends each event: the function (synchronous invoke) or the ingest queue.
+BackfillTarget = Invoker | IngestQueue
+
+
 @dataclass
 class BackfillReport:
     results: list[ObjectResult] = field(default_factory=list)
     interrupted: bool = False
+    queued: bool = False  # sent to a buffered stack's ingest queue
 
     def summary(self) -> dict[str, int]:
-        counts = dict.fromkeys((status.row for status in BackfillStatus), 0)
+        rows = _QUEUED_ROWS if self.queued else [s for s in BackfillStatus if s is not BackfillStatus.QUEUED]
+        counts = dict.fromkeys((status.row for status in rows), 0)
         for result in self.results:
             counts[result.status.row] += 1
         return counts
@@ -158,12 +179,13 @@ def backfill(
     s3: Any,
     bucket: str,
     config: BridgeConfig,
-    invoker: Invoker | None,
+    invoker: BackfillTarget | None,
     options: BackfillOptions,
     *,
     on_result: Callable[[ObjectResult], None] = lambda _r: None,
 ) -> BackfillReport:
-    """Validate every listed object; invoke the function for the accepted ones (unless dry run)."""
+    """Validate every listed object; send the accepted ones (unless dry run) to `invoker`: the
+    function, or a buffered stack's ingest queue."""
     if invoker is None and not options.dry_run:
         raise ValueError("an invoker is needed unless dry_run")
     return _Backfill(s3, bucket, config, invoker, options, on_result=on_result).run()
@@ -175,7 +197,7 @@ class _Backfill:
         s3: Any,
         bucket: str,
         config: BridgeConfig,
-        invoker: Invoker | None,
+        invoker: BackfillTarget | None,
         options: BackfillOptions,
         *,
         on_result: Callable[[ObjectResult], None],
@@ -189,7 +211,7 @@ class _Backfill:
         self.region = bucket_region(s3, bucket)
         self.versioned = _is_versioned(s3, bucket)
         self.limiter = RateLimiter(options.rate)
-        self.report = BackfillReport()
+        self.report = BackfillReport(queued=isinstance(invoker, IngestQueue))
 
     def run(self) -> BackfillReport:
         options = self.options
@@ -243,6 +265,8 @@ class _Backfill:
             version = _head_version(self.s3, self.bucket, obj.key)
             event = _event_for(self.bucket, self.region, item, version)
         self.limiter.wait()
+        if isinstance(self.invoker, IngestQueue):
+            return _enqueue(self.invoker, obj.uri, event)
         result = self.invoker.invoke(event)
         if not result.ok:
             return ObjectResult(obj.uri, BackfillStatus.FAILED, None, result.error_message)
@@ -260,6 +284,14 @@ class _Backfill:
     def _record(self, result: ObjectResult) -> None:
         self.report.results.append(result)
         self.on_result(result)
+
+
+def _enqueue(ingest: IngestQueue, uri: str, event: JsonDict) -> ObjectResult:
+    """The notification on the ingest queue, as S3 would have sent it there."""
+    refused = ingest.send_batch([json.dumps(event)])
+    if refused:
+        return ObjectResult(uri, BackfillStatus.FAILED, None, f"not queued: {refused[0]}")
+    return ObjectResult(uri, BackfillStatus.QUEUED)
 
 
 def _event_for(bucket: str, region: str, item: JsonDict, version_id: str | None) -> JsonDict:

@@ -11,9 +11,9 @@ from typing import Any
 from aws_lambda_powertools.utilities.idempotency import DynamoDBPersistenceLayer, IdempotencyConfig
 from aws_lambda_powertools.utilities.idempotency.exceptions import IdempotencyItemNotFoundError
 from aws_lambda_powertools.utilities.idempotency.persistence.datarecord import STATUS_CONSTANTS
+from s3_wistia_bridge.idempotency import KEY_PREFIX, idempotency_data
+from s3_wistia_bridge.models import JsonDict, S3Object
 
-from ..idempotency import KEY_PREFIX, idempotency_data
-from ..models import JsonDict, S3Object
 from .queue import FailureQueue, scan
 from .resources import aws_error
 

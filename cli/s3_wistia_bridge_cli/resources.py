@@ -11,7 +11,12 @@ from enum import StrEnum
 from typing import Any
 
 import boto3
-from botocore.exceptions import EndpointConnectionError, NoCredentialsError, NoRegionError
+from botocore.exceptions import (
+    EndpointConnectionError,
+    NoCredentialsError,
+    NoRegionError,
+    ProfileNotFound,
+)
 
 # The template's outputs (template.yaml) the tools read.
 OUTPUT_QUEUE = "FailureQueueUrl"
@@ -19,6 +24,11 @@ OUTPUT_FUNCTION = "IngestFunctionName"
 OUTPUT_TABLE = "IdempotencyTableName"
 OUTPUT_INGEST_QUEUE = "IngestQueueUrl"
 OUTPUT_DELIVERY = "Delivery"  # "buffered" (an ingest queue in front of the function) or "direct"
+OUTPUT_INGEST_QUEUE_ARN = "IngestQueueArn"
+OUTPUT_MAPPING = "IngestEventSourceMappingId"
+OUTPUT_FUNCTION_ARN = "IngestFunctionArn"
+OUTPUT_BUCKET = "BucketName"
+OUTPUT_ALARM_TOPIC = "AlarmTopicArn"
 BUFFERED = "buffered"
 
 
@@ -75,19 +85,42 @@ class Resources:
 
 
 class Aws:
-    """boto3 clients, created once each (boto3 clients are thread-safe, their creation is not).
+    """boto3 clients of one session, created once each (boto3 clients are thread-safe, their
+    creation is not). `profile`, `region` and `endpoint_url` are the aws-cli's options; without
+    them boto3 reads AWS_PROFILE, AWS_REGION and AWS_ENDPOINT_URL itself, so the same code runs
+    against moto or ministack."""
 
-    boto3 reads AWS_ENDPOINT_URL itself, so the same code runs against moto or ministack."""
-
-    def __init__(self, region: str | None = None) -> None:
+    def __init__(
+        self, region: str | None = None, *, profile: str | None = None, endpoint_url: str | None = None
+    ) -> None:
         self.region = region
+        self.profile = profile
+        self.endpoint_url = endpoint_url
+        self._session: boto3.session.Session | None = None
         self._clients: dict[str, Any] = {}
         self._lock = threading.Lock()
+
+    @property
+    def session(self) -> boto3.session.Session:
+        with self._lock:
+            return self._session_locked()
+
+    def _session_locked(self) -> boto3.session.Session:
+        if self._session is None:
+            try:
+                self._session = boto3.session.Session(profile_name=self.profile, region_name=self.region)
+            except ProfileNotFound:
+                raise OperatorError(f"unknown AWS profile {self.profile!r}", ErrorKind.ENVIRONMENT) from None
+        return self._session
 
     def client(self, service: str) -> Any:
         with self._lock:
             if service not in self._clients:
-                self._clients[service] = boto3.client(service, region_name=self.region)
+                session = self._session_locked()
+                try:
+                    self._clients[service] = session.client(service, endpoint_url=self.endpoint_url)
+                except NoRegionError as error:  # botocore asks for a region when it builds a client
+                    raise OperatorError(str(_transport_error(error)), ErrorKind.ENVIRONMENT) from None
             return self._clients[service]
 
 
@@ -99,12 +132,14 @@ def resolve(
     function_name: str | None = None,
     table: str | None = None,
     ingest_queue_url: str | None = None,
+    stack_source: str = "",
 ) -> Resources:
     """Explicit options win over the stack's outputs; an explicit ingest queue makes the bridge
-    buffered. A stack without a Delivery output predates buffered delivery: it is direct."""
+    buffered. A stack without a Delivery output predates buffered delivery: it is direct.
+    `stack_source`: where an implicit stack name came from, for the error if it does not exist."""
     outputs: Mapping[str, str] = {}
     if stack:
-        outputs = stack_outputs(aws, stack)
+        outputs = describe_stack(aws, stack, stack_source).outputs
     delivery = BUFFERED if ingest_queue_url else outputs.get(OUTPUT_DELIVERY)
     return Resources(
         queue_url=queue_url or outputs.get(OUTPUT_QUEUE),
@@ -116,21 +151,41 @@ def resolve(
     )
 
 
+@dataclass(frozen=True)
+class StackDescription:
+    """What DescribeStacks says of one stack: its status, outputs and parameters."""
+
+    name: str
+    status: str
+    outputs: dict[str, str]
+    parameters: dict[str, str]
+
+
 def stack_outputs(aws: Aws, stack: str) -> dict[str, str]:
+    return describe_stack(aws, stack).outputs
+
+
+def describe_stack(aws: Aws, stack: str, source: str = "") -> StackDescription:
     try:
         response = aws.client("cloudformation").describe_stacks(StackName=stack)
     except Exception as error:
         if _code(error) == "ValidationError" and "does not exist" in _message(error):
-            raise _unknown_stack(stack) from None
+            raise _unknown_stack(stack, source) from None
         raise aws_error(error, "cloudformation:DescribeStacks", stack) from None
     stacks = response.get("Stacks") or []
     if not stacks:
-        raise _unknown_stack(stack)
-    return {
-        str(o["OutputKey"]): str(o["OutputValue"])
-        for o in stacks[0].get("Outputs") or []
-        if "OutputKey" in o and "OutputValue" in o
-    }
+        raise _unknown_stack(stack, source)
+    found = stacks[0]
+    return StackDescription(
+        name=stack,
+        status=str(found.get("StackStatus", "")),
+        outputs=_pairs(found.get("Outputs"), "OutputKey", "OutputValue"),
+        parameters=_pairs(found.get("Parameters"), "ParameterKey", "ParameterValue"),
+    )
+
+
+def _pairs(items: Any, key: str, value: str) -> dict[str, str]:
+    return {str(i[key]): str(i[value]) for i in items or [] if key in i and value in i}
 
 
 def function_environment(aws: Aws, function_name: str | None) -> dict[str, str]:
@@ -148,8 +203,9 @@ def function_environment(aws: Aws, function_name: str | None) -> dict[str, str]:
     return env
 
 
-def _unknown_stack(stack: str) -> OperatorError:
-    return OperatorError(f"unknown stack {stack!r} (is --region right?)", ErrorKind.NOT_FOUND)
+def _unknown_stack(stack: str, source: str = "") -> OperatorError:
+    where = f"from {source}; " if source else ""
+    return OperatorError(f"unknown stack {stack!r} ({where}is --region right?)", ErrorKind.NOT_FOUND)
 
 
 @dataclass(frozen=True)

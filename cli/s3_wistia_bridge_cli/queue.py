@@ -23,10 +23,11 @@ from dataclasses import dataclass, field, replace
 from enum import StrEnum
 from typing import Any
 
-from ..events import parse_event
-from ..failures import RECORD_TYPE
-from ..models import JsonDict, MalformedEvent, S3Object
-from ..reasons import FailureReason, ReasonClass, reason_class
+from s3_wistia_bridge.events import parse_event
+from s3_wistia_bridge.failures import RECORD_TYPE
+from s3_wistia_bridge.models import JsonDict, MalformedEvent, S3Object
+from s3_wistia_bridge.reasons import FailureReason, ReasonClass, reason_class
+
 from .resources import ABORTS_RUN, OperatorError, aws_error
 
 
