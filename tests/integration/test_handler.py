@@ -1,6 +1,6 @@
 """The real handler against moto (S3, SQS, Secrets Manager) and the Wistia emulator over HTTP.
 
-One test per outcome of the README's outcomes table.
+One test per outcome of the outcomes table in docs/behaviour.md.
 """
 
 from __future__ import annotations
