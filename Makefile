@@ -47,7 +47,7 @@ unit: setup ## pytest: unit, integration, emulator and template tiers (not e2e)
 	mkdir -p .tmp
 	$(BIN)/pytest --basetemp=.tmp/pytest
 
-test: lint typecheck unit template-check e2e ## everything CI runs
+test: lint typecheck template-check unit e2e ## everything CI runs (the build first: tests inspect the built layer)
 
 clean: ## remove venvs, build output and caches
 	rm -rf $(VENV) .venv-* .aws-sam .tmp .mypy_cache .ruff_cache .pytest_cache .hypothesis
