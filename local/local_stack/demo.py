@@ -3,7 +3,9 @@
 Deploys the real template into ministack with buffered delivery (the default: S3 -> ingest queue
 -> function), uploads one sample per outcome, shows what became of each and the failure queue
 (the ingest queue's dead-letter queue), clears the injected faults, replays the queue with the
-operator tool (back onto the ingest queue), and exits 0 only if every outcome was the expected one.
+operator tool (back onto the ingest queue), follows every copied video in the ledger until Wistia
+(the emulator, processing each media over a second and sending signed webhooks to the deployed
+webhook function's URL) says it is ready, and exits 0 only if every outcome was the expected one.
 """
 
 from __future__ import annotations
@@ -19,6 +21,8 @@ from wistia_emulator import FaultRule
 
 from .harness import LocalStack, LocalStackError
 from .observe import Observed, wait_for
+
+STEPS = ("accepted", "queued", "processing", "ready", "failed", "deleted")
 
 VIDEO = b"\x00\x00\x00\x18ftypmp42" + bytes(4096)
 # key -> (expected outcome, what the sample shows)
@@ -62,6 +66,7 @@ def run(stack: LocalStack, started: float) -> int:
     assert stack.emulator is not None  # noqa: S101 - started by LocalStack
     for rule in fault_rules():
         stack.emulator.add_rule(rule)
+    stack.follow_medias(queued_seconds=0.3, processing_seconds=0.7)
     upload_samples(stack)
     found = wait_and_show(stack, "outcomes", EXPECTED, timeout=90)
     show_queue(stack)
@@ -70,6 +75,8 @@ def run(stack: LocalStack, started: float) -> int:
     stack.emulator.reset_faults()
     replay_status = replay(stack)
     final = wait_and_show(stack, "after replay", AFTER_REPLAY, timeout=30)
+    copied = [key for key, outcome in AFTER_REPLAY.items() if outcome == "copied"]
+    ready = show_lifecycle(stack, copied, timeout=30)
     remaining = stack.queue_messages()
     say(f"failure queue: {len(remaining)} message(s) left")
     ok = all(
@@ -77,6 +84,7 @@ def run(stack: LocalStack, started: float) -> int:
             matches(found, EXPECTED),
             matches(final, AFTER_REPLAY),
             replay_status == 0,
+            ready,
             not remaining,
             len(stack.emulator.medias()) == list(AFTER_REPLAY.values()).count("copied"),
         )
@@ -130,6 +138,31 @@ def show_table(title: str, found: dict[str, Observed], expected: dict[str, str])
         mark = "ok" if seen.outcome == expected[key] else "!!"
         columns = (key.ljust(width), expected[key].ljust(17), seen.outcome.ljust(17), seen.detail, mark)
         say("  " + "  ".join(columns))
+
+
+def lifecycle(stack: LocalStack, key: str) -> str:
+    """The statuses the newest media of `key` went through, from the ledger."""
+    items = stack.ledger(key)
+    if not items:
+        return "-"
+    item = items[-1]
+    return " -> ".join(step for step in STEPS if f"{step}_at" in item) or str(item["status"])
+
+
+def show_lifecycle(stack: LocalStack, keys: list[str], timeout: float) -> bool:
+    """Waits until every key's media is ready in the ledger, then shows each one's lifecycle."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline and any(stack.ledger_status(key) != "ready" for key in keys):
+        time.sleep(0.25)
+    width = max(len(key) for key in keys)
+    say("\nin Wistia (the ledger, moved by signed webhooks):")
+    say(f"  {'object'.ljust(width)}  lifecycle")
+    ok = True
+    for key in keys:
+        ready = stack.ledger_status(key) == "ready"
+        ok = ok and ready
+        say(f"  {key.ljust(width)}  {lifecycle(stack, key)}  {'ok' if ready else '!!'}")
+    return ok
 
 
 def show_queue(stack: LocalStack) -> None:

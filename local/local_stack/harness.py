@@ -31,6 +31,7 @@ BUILT_TEMPLATE = ROOT / ".aws-sam" / "build" / "template.yaml"
 REGION = "us-east-1"
 WISTIA_ACCOUNT_ID = "111122223333"  # stands in for Wistia's AWS account in the bucket policy
 TOKEN = "local-demo-token-0123456789abcdef"  # noqa: S105 - the emulator's, not a real secret
+WEBHOOK_SECRET = "local-webhook-secret-0123456789"  # noqa: S105 - signs the emulator's webhooks
 # aws_xray_sdk (Powertools Tracer) creates this inside the function, whatever the settings.
 XRAY_MARKER = Path("/tmp/.aws-xray")  # noqa: S108 - a path the SDK hard-codes, cleaned up here
 
@@ -117,6 +118,9 @@ class LocalStack:
         secret_arn = self.client("secretsmanager").create_secret(
             Name=f"{self.stack_name}/wistia-token", SecretString=json.dumps({"access_token": TOKEN})
         )["ARN"]
+        webhook_secret_arn = self.client("secretsmanager").create_secret(
+            Name=f"{self.stack_name}/wistia-webhook", SecretString=json.dumps({"secret_key": WEBHOOK_SECRET})
+        )["ARN"]
         if self.existing_bucket:
             trigger = {"TriggerMode": "ExistingBucket", "ExistingBucketName": self._create_bucket()}
         else:
@@ -128,6 +132,7 @@ class LocalStack:
         overrides = {
             **trigger,
             "WistiaSecretArn": secret_arn,
+            "WistiaWebhookSecretArn": webhook_secret_arn,
             "WistiaUploadUrl": self.emulator.url,
             "WistiaApiUrl": self.emulator.url,
             "WistiaProjectId": "localdemo",
@@ -173,6 +178,50 @@ class LocalStack:
             *(["--parameter-overrides", *pairs] if pairs else []),
             *extra,
         )
+
+    @property
+    def webhook_url(self) -> str:
+        """The webhook function's URL as this machine reaches it: ministack serves every Function
+        URL path-based, http://127.0.0.1:<port>/_aws/lambda-url/<url id>/ (the id is the first
+        label of the host name its FunctionUrl output gives)."""
+        url = self.outputs["WebhookUrl"]
+        if url.startswith(self.endpoint):
+            return url
+        host = url.split("://", 1)[1].split("/", 1)[0]
+        return f"{self.endpoint}/_aws/lambda-url/{host.split('.', 1)[0]}/"
+
+    def follow_medias(
+        self, *, queued_seconds: float = 0.2, processing_seconds: float = 0.5, **webhooks: Any
+    ) -> None:
+        """The emulator's media lifecycle on (queued -> processing -> ready over these delays) and,
+        when the stack has a webhook function, its signed webhooks delivered to the deployed URL
+        (`webhooks`: more of configure_webhooks' settings, e.g. duplicate_rate, fail_match goes
+        to the lifecycle)."""
+        assert self.emulator is not None  # noqa: S101 - started
+        lifecycle = {k: webhooks.pop(k) for k in ("fail_match", "fail_times") if k in webhooks}
+        self.emulator.configure_lifecycle(
+            enabled=True, queued_seconds=queued_seconds, processing_seconds=processing_seconds, **lifecycle
+        )
+        if "WebhookUrl" in self.outputs:
+            self.emulator.configure_webhooks(url=self.webhook_url, secret=WEBHOOK_SECRET, **webhooks)
+
+    def ledger(self, key: str) -> list[dict[str, Any]]:
+        """The ledger's items of `key` in this stack's bucket, oldest generation first."""
+        from boto3.dynamodb.types import TypeDeserializer  # noqa: PLC0415 - only for tests and the demo
+
+        items = self.client("dynamodb").query(
+            TableName=self.outputs["LedgerTableName"],
+            KeyConditionExpression="pk = :pk",
+            ExpressionAttributeValues={":pk": {"S": f"{self.bucket}/{key}"}},
+            ConsistentRead=True,
+        )["Items"]
+        decode = TypeDeserializer().deserialize
+        return [{name: decode(value) for name, value in item.items()} for item in items]
+
+    def ledger_status(self, key: str) -> str | None:
+        """The status of the newest media of `key` (None: nothing in the ledger yet)."""
+        items = self.ledger(key)
+        return str(items[-1]["status"]) if items else None
 
     def _scaling_config_as_number(self, uuid_: str) -> None:
         """ministack's CloudFormation keeps MaximumConcurrency, a Ref to a Number parameter, as

@@ -10,19 +10,13 @@ from collections.abc import Iterator
 from typing import Any
 
 import pytest
-from local_stack.harness import BUILT_TEMPLATE, MINISTACK, REGION, SAM, LocalStack
+from local_stack.harness import REGION, LocalStack
 from s3_wistia_bridge.events import s3_notification
 from wistia_emulator import FaultRule
 
-from .support import VIDEO, copies_of, eventually
+from .support import E2E, VIDEO, copies_of, eventually
 
-pytestmark = [
-    pytest.mark.e2e,
-    pytest.mark.skipif(
-        not (MINISTACK.exists() and SAM.exists() and BUILT_TEMPLATE.exists()),
-        reason="needs the ministack and SAM venvs and a sam build: run `make e2e`",
-    ),
-]
+pytestmark = E2E
 # A 5 s function timeout gives a 30 s visibility timeout (6x, the template's mapping): a failed
 # message comes back after 30 s, so MaxReceiveCount=2 lands it on the failure queue in ~60 s.
 # One Wistia attempt per delivery: the requests Wistia saw count the deliveries.

@@ -15,17 +15,11 @@ from typing import Any
 import botocore.exceptions
 import pytest
 from cfnlint.decode import decode  # type: ignore[import-untyped]
-from local_stack.harness import BUILT_TEMPLATE, MINISTACK, REGION, SAM, LocalStack, LocalStackError
+from local_stack.harness import BUILT_TEMPLATE, REGION, LocalStack, LocalStackError
 
-from .support import VIDEO, copies_of, eventually
+from .support import E2E, VIDEO, copies_of, eventually
 
-pytestmark = [
-    pytest.mark.e2e,
-    pytest.mark.skipif(
-        not (MINISTACK.exists() and SAM.exists() and BUILT_TEMPLATE.exists()),
-        reason="needs the ministack and SAM venvs and a sam build: run `make e2e`",
-    ),
-]
+pytestmark = E2E
 SPECIAL_PREFIXES = "Café crème/,a+b/,my videos/"
 SPECIAL_KEYS = ["Café crème/Été + amis.mp4", "a+b/c d.mp4", "my videos/x+y=z.mp4"]
 

@@ -10,20 +10,14 @@ from collections.abc import Iterator
 from typing import Any
 
 import pytest
-from local_stack.harness import BUILT_TEMPLATE, MINISTACK, SAM, LocalStack
+from local_stack.harness import LocalStack
 from local_stack.observe import wait_for
 from s3_wistia_bridge_cli.cli import main as cli
 from wistia_emulator import FaultRule
 
-from .support import VIDEO, copies_of, eventually
+from .support import E2E, VIDEO, copies_of, eventually
 
-pytestmark = [
-    pytest.mark.e2e,
-    pytest.mark.skipif(
-        not (MINISTACK.exists() and SAM.exists() and BUILT_TEMPLATE.exists()),
-        reason="needs the ministack and SAM venvs and a sam build: run `make e2e`",
-    ),
-]
+pytestmark = E2E
 
 
 @pytest.fixture(scope="module")

@@ -26,6 +26,7 @@ from .test_template import (
     PSEUDO,
     ROOT,
     SECRET_ARN,
+    WEBHOOK_SECRET_ARN,
     Template,
     as_list,
     java_full_match,
@@ -121,12 +122,15 @@ def test_the_rules_use_only_rule_functions_and_each_assertion_says_what_to_do():
 
 REFUSED = [
     ({**NEW_BUCKET, "CopyMode": "s3_copy"}, "S3CopyNeedsWistiaGrant"),
-    ({"TriggerMode": "ExistingBucket", "WistiaSecretArn": SECRET_ARN}, "ExistingBucketNeedsName"),
+    ({**EXISTING_BUCKET, "ExistingBucketName": ""}, "ExistingBucketNeedsName"),
     ({**EXISTING_BUCKET, "WistiaAwsAccountId": WISTIA_ACCOUNT}, "ExistingBucketTakesNoNewBucketSettings"),
     ({**EXISTING_BUCKET, "BucketName": "my-videos"}, "ExistingBucketTakesNoNewBucketSettings"),
     ({**S3_COPY_NEW, "ExistingBucketName": "media"}, "NewBucketIgnoresExistingName"),
     ({**S3_COPY_NEW, "Delivery": "buffered", "ReservedConcurrency": "0"}, "BufferedIsNotPausedByConcurrency"),
     ({**EXISTING_BUCKET, "ReservedConcurrency": "0"}, "BufferedIsNotPausedByConcurrency"),  # buffered default
+    ({**S3_COPY_NEW, "WistiaWebhookSecretArn": ""}, "WebhooksNeedSecret"),  # webhooks: the default
+    ({**EXISTING_BUCKET, "SourceDisposition": "archive_after_days"}, "SourceLifecycleNeedsNewBucket"),
+    ({**EXISTING_BUCKET, "SourceDisposition": "expire_after_days"}, "SourceLifecycleNeedsNewBucket"),
 ]
 
 
@@ -141,6 +145,9 @@ REFUSED = [
         "new-bucket-with-an-existing-bucket-name",
         "buffered-paused-by-reserved-concurrency",
         "buffered-by-default-paused-by-reserved-concurrency",
+        "webhooks-without-their-secret",
+        "existing-bucket-archived-by-a-rule-it-would-not-write",
+        "existing-bucket-expired-by-a-rule-it-would-not-write",
     ],
 )
 def test_rules_refuse_combinations_that_would_fail_or_miss_every_object(params, rule):
@@ -159,6 +166,10 @@ def test_rules_refuse_combinations_that_would_fail_or_miss_every_object(params, 
         {**S3_COPY_NEW, "BucketName": "my-videos", "AllowedPrefixes": "videos/"},
         {**S3_COPY_NEW, "Delivery": "direct", "ReservedConcurrency": "0"},  # the documented pause
         {**S3_COPY_NEW, "Delivery": "buffered", "ReservedConcurrency": "5"},
+        {**S3_COPY_NEW, "StatusTracking": "poll", "WistiaWebhookSecretArn": ""},
+        {**S3_COPY_NEW, "StatusTracking": "off", "WistiaWebhookSecretArn": ""},
+        {**S3_COPY_NEW, "SourceDisposition": "archive_after_days"},
+        {**EXISTING_BUCKET, "SourceDisposition": "tag"},
     ],
     ids=[
         "s3-copy-new-bucket",
@@ -169,6 +180,10 @@ def test_rules_refuse_combinations_that_would_fail_or_miss_every_object(params, 
         "named-bucket-with-a-prefix",
         "direct-paused",
         "buffered-reserved",
+        "poll-without-a-webhook-secret",
+        "tracking-off",
+        "new-bucket-archived",
+        "existing-bucket-tagged",
     ],
 )
 def test_rules_accept_the_working_combinations(params):
@@ -308,7 +323,7 @@ def test_the_lifecycle_rules_translate_for_both_values():
 @pytest.mark.parametrize(
     ("params", "granted"),
     [
-        ({**S3_COPY_NEW, "BucketKmsKeyArn": KEY_ARN}, False),  # the function never reads an object
+        ({**S3_COPY_NEW, "BucketKmsKeyArn": KEY_ARN}, True),  # the content check reads every object
         ({**NEW_BUCKET, "CopyMode": "url_import", "BucketKmsKeyArn": KEY_ARN}, True),
         ({**S3_COPY_NEW, "ObjectMetadata": "true", "BucketKmsKeyArn": KEY_ARN}, True),
         ({**EXISTING_BUCKET, "BucketKmsKeyArn": KEY_ARN}, True),  # HeadObject decides EventBridge keys
@@ -316,7 +331,7 @@ def test_the_lifecycle_rules_translate_for_both_values():
     ],
     ids=["s3-copy-new", "url-import", "metadata", "existing-bucket", "no-key"],
 )
-def test_the_buckets_key_may_decrypt_only_through_s3_and_only_where_the_function_reads(params, granted):
+def test_the_buckets_key_may_decrypt_only_through_s3_and_only_when_a_key_is_given(params, granted):
     statements = Template(load(), params).role_statements()
     keys = [s for s in statements if s.get("Sid") == "BucketObjectsKey"]
     if not granted:
@@ -353,6 +368,7 @@ PLACEHOLDERS = {
     "<full-secret-arn>": SECRET_ARN,
     "<wistia-aws-account-id>": WISTIA_ACCOUNT,
     "<your-bucket-name>": "media",
+    "<full-webhook-secret-arn>": WEBHOOK_SECRET_ARN,
 }
 
 

@@ -20,7 +20,15 @@ from typing import Any
 import boto3
 import pytest
 from cfnlint.decode import decode  # type: ignore[import-untyped]
-from s3_wistia_bridge.config import FUNCTION_ENVIRONMENT, VARIABLES, BridgeConfig, ConfigError, Variable
+from s3_wistia_bridge.config import (
+    BATCH_VARIABLES,
+    FUNCTION_ENVIRONMENT,
+    VARIABLES,
+    BridgeConfig,
+    ConfigError,
+    Variable,
+)
+from s3_wistia_bridge.tracking_config import TRACKING_VARIABLES
 from samtranslator.parser.parser import Parser  # type: ignore[import-untyped]
 from samtranslator.translator.translator import Translator  # type: ignore[import-untyped]
 
@@ -28,6 +36,7 @@ ROOT = Path(__file__).resolve().parents[2]
 TEMPLATE_PATH = ROOT / "template.yaml"
 
 SECRET_ARN = "arn:aws:secretsmanager:eu-west-1:123456789012:secret:wistia/token-AbCdEf"
+WEBHOOK_SECRET_ARN = "arn:aws:secretsmanager:eu-west-1:123456789012:secret:wistia/webhook-GhIjKl"
 KEY_ARN = "arn:aws:kms:eu-west-1:123456789012:key/1234abcd-12ab-34cd-56ef-1234567890ab"
 PSEUDO = {
     "AWS::Region": "eu-west-1",
@@ -38,12 +47,20 @@ PSEUDO = {
     "0b6c1d20-6a8e-11ef-9f1f-0affd1c3e2b5",
     "AWS::URLSuffix": "amazonaws.com",
 }
+# Names SAM generates from a function's properties (FunctionUrlConfig, AutoPublishAlias).
+SAM_GENERATED = frozenset({"WebhookFunctionUrl", "BatchFunction.Alias"})
 GENERATED_BUCKET = "s3-wistia-bridge-123456789012-0affd1c3e2b5"
-NEW_BUCKET = {"TriggerMode": "NewBucket", "WistiaSecretArn": SECRET_ARN}
+# StatusTracking=webhooks is the default, which needs the webhook's secret (the rule WebhooksNeedSecret).
+NEW_BUCKET = {
+    "TriggerMode": "NewBucket",
+    "WistiaSecretArn": SECRET_ARN,
+    "WistiaWebhookSecretArn": WEBHOOK_SECRET_ARN,
+}
 EXISTING_BUCKET = {
     "TriggerMode": "ExistingBucket",
     "ExistingBucketName": "media",
     "WistiaSecretArn": SECRET_ARN,
+    "WistiaWebhookSecretArn": WEBHOOK_SECRET_ARN,
 }
 # Delivery=buffered is the default; these name the four combinations explicitly.
 BUFFERED_NEW = {**NEW_BUCKET, "Delivery": "buffered"}
@@ -64,6 +81,9 @@ BRIDGE_METRICS = {
     "WistiaRetry",
     "DuplicateSuppressed",
     "WriteBackFailed",
+    "MediaReady",
+    "MediaFailed",
+    "TimeToReady",
 }
 
 
@@ -136,7 +156,9 @@ class Template:
             return self.condition(arg)
         if key == "Fn::GetAtt":
             resource, attribute = arg if isinstance(arg, list) else arg.split(".", 1)
-            assert resource in self.resources, f"GetAtt of unknown resource {resource}"
+            assert resource in self.resources or resource in SAM_GENERATED, (
+                f"GetAtt of unknown resource {resource}"
+            )
             return f"<{resource}.{attribute}>"
         if key == "Fn::If":
             name, when_true, when_false = arg
@@ -179,7 +201,7 @@ class Template:
             return PSEUDO[name]
         if name in self.params:
             return self.params[name]
-        assert name in self.resources, f"Ref to unknown name {name}"
+        assert name in self.resources or name in SAM_GENERATED, f"Ref to unknown name {name}"
         return f"<{name}>"
 
     def _sub_variable(self, name: str, bound: Mapping[str, Any]) -> str:
@@ -189,14 +211,14 @@ class Template:
             return f"<{name}>"
         return str(self._ref(name))
 
-    def environment(self) -> dict[str, str]:
-        variables = self.properties("IngestFunction")["Environment"]["Variables"]
+    def environment(self, function: str = "IngestFunction") -> dict[str, str]:
+        variables = self.properties(function)["Environment"]["Variables"]
         return {name: str(value) for name, value in variables.items()}
 
-    def role_statements(self) -> list[dict[str, Any]]:
+    def role_statements(self, role: str = "IngestRole") -> list[dict[str, Any]]:
         return [
             statement
-            for policy in self.properties("IngestRole")["Policies"]
+            for policy in self.properties(role)["Policies"]
             for statement in policy["PolicyDocument"]["Statement"]
         ]
 
@@ -240,7 +262,9 @@ def translate(params: Mapping[str, str]) -> dict[str, Any]:
     """The CloudFormation that `sam deploy` would submit for these parameters."""
     template = load()
     # Local paths become S3 URIs when sam packages them; the translator only accepts the latter.
-    template["Resources"]["IngestFunction"]["Properties"]["CodeUri"] = "s3://artifacts/ingest.zip"
+    for name, resource in template["Resources"].items():
+        if resource["Type"] == "AWS::Serverless::Function":
+            resource["Properties"]["CodeUri"] = f"s3://artifacts/{name}.zip"
     template["Resources"]["BridgeLayer"]["Properties"]["ContentUri"] = "s3://artifacts/layer.zip"
     session = boto3.session.Session(region_name=PSEUDO["AWS::Region"])
     translator = Translator(None, Parser(), boto_session=session)
@@ -249,14 +273,11 @@ def translate(params: Mapping[str, str]) -> dict[str, Any]:
     return result
 
 
-# Declared by the function (r2-ledger) but wired by the template's own branch, which owns
-# template.yaml: drop each name from here when template.yaml sets it.
-AWAITING_TEMPLATE = frozenset({"CONTENT_CHECK", "LEDGER_TABLE", "EVENT_BUS_NAME"})
-WIRED_VARIABLES = tuple(variable for variable in VARIABLES if variable.name not in AWAITING_TEMPLATE)
+WIRED_VARIABLES = VARIABLES
 
 
 def function_environment_contract() -> set[str]:
-    return set(FUNCTION_ENVIRONMENT) - AWAITING_TEMPLATE
+    return set(FUNCTION_ENVIRONMENT)
 
 
 def java_full_match(pattern: str, value: str) -> bool:
@@ -288,7 +309,12 @@ def test_translated_invocation_wiring_is_the_one_of_the_delivery_mode(params):
     translated = translate(params)
     template = Template(translated, params)
     active = {name: r for name, r in translated["Resources"].items() if template.active(name)}
-    configs = [r for r in active.values() if r["Type"] == "AWS::Lambda::EventInvokeConfig"]
+    configs = [
+        r
+        for r in active.values()
+        if r["Type"] == "AWS::Lambda::EventInvokeConfig"
+        and r["Properties"]["FunctionName"] == {"Ref": "IngestFunction"}
+    ]
     mappings = [r for r in active.values() if r["Type"] == "AWS::Lambda::EventSourceMapping"]
     queues = {name for name, r in active.items() if r["Type"] == "AWS::SQS::Queue"}
     if params["Delivery"] == "direct":
@@ -343,12 +369,20 @@ STACK_SET = {
     "ALLOWED_REGIONS": {"Ref": "AWS::Region"},
     "FAILURE_QUEUE_URL": {"Ref": "FailureQueue"},
     "IDEMPOTENCY_TABLE": {"Ref": "IdempotencyTable"},
+    "LEDGER_TABLE": {"Ref": "LedgerTable"},
+    "EVENT_BUS_NAME": "default",
 }
 
 
-@pytest.mark.parametrize(
-    "variable", [v for v in WIRED_VARIABLES if len(v.parameters) == 1], ids=lambda variable: variable.name
-)
+# One declaration per parameter: the tracking functions' copies of the ingest function's come last.
+PARAMETER_VARIABLES = {
+    v.parameters[0]: v
+    for v in reversed((*WIRED_VARIABLES, *TRACKING_VARIABLES, *BATCH_VARIABLES))
+    if len(v.parameters) == 1
+}
+
+
+@pytest.mark.parametrize("variable", PARAMETER_VARIABLES.values(), ids=lambda variable: variable.name)
 def test_each_parameter_has_its_variables_default_and_bounds(variable: Variable):
     spec = load()["Parameters"][variable.parameters[0]]
     if "Default" not in spec:
@@ -434,7 +468,11 @@ def test_the_wired_environment_passes_the_functions_own_configuration_check(para
 
 
 def test_every_parameter_is_documented_with_its_variable_or_in_the_deployment_guide():
-    declared = {name for variable in WIRED_VARIABLES for name in variable.parameters}
+    declared = {
+        name
+        for variable in (*WIRED_VARIABLES, *TRACKING_VARIABLES, *BATCH_VARIABLES)
+        for name in variable.parameters
+    }
     guide = (ROOT / "docs/deployment.md").read_text(encoding="utf-8")
     for name in load()["Parameters"]:
         assert name in declared or f"| `{name}` |" in guide, f"{name} is documented nowhere"
@@ -534,20 +572,25 @@ def test_the_role_may_read_the_one_secret_send_to_the_one_queue_use_the_one_tabl
         ("dynamodb:PutItem", "<IdempotencyTable.Arn>"),
         ("dynamodb:UpdateItem", "<IdempotencyTable.Arn>"),
         ("dynamodb:DeleteItem", "<IdempotencyTable.Arn>"),
+        ("dynamodb:Query", "<LedgerTable.Arn>"),
+        ("dynamodb:UpdateItem", "<LedgerTable.Arn>"),
+        ("events:PutEvents", DEFAULT_BUS_ARN),
         ("xray:PutTraceSegments", "*"),
         ("xray:PutTelemetryRecords", "*"),
-    } | (INGEST_QUEUE_GRANTS if params["Delivery"] == "buffered" else set()) | (
-        EVENTBRIDGE_KEY_GRANTS if params["TriggerMode"] == "ExistingBucket" else set()
-    )
+    } | (INGEST_QUEUE_GRANTS if params["Delivery"] == "buffered" else set()) | object_read_grants(params)
 
 
-# An EventBridge event's key may be raw or encoded: HeadObject decides, and says 404 for the reading
-# that does not exist only with s3:ListBucket on the bucket.
-EVENTBRIDGE_KEY_GRANTS = {
-    ("s3:GetObject", "arn:aws:s3:::media/*"),
-    ("s3:GetObjectVersion", "arn:aws:s3:::media/*"),
-    ("s3:ListBucket", "arn:aws:s3:::media"),
-}
+DEFAULT_BUS_ARN = "arn:aws:events:eu-west-1:123456789012:event-bus/default"
+
+
+def object_read_grants(params: Mapping[str, str]) -> set[tuple[str, str]]:
+    """The content check's ranged GET (every mode), and s3:ListBucket so a missing key says 404."""
+    bucket = params.get("ExistingBucketName") or params.get("BucketName") or GENERATED_BUCKET
+    return {
+        ("s3:GetObject", f"arn:aws:s3:::{bucket}/*"),
+        ("s3:GetObjectVersion", f"arn:aws:s3:::{bucket}/*"),
+        ("s3:ListBucket", f"arn:aws:s3:::{bucket}"),
+    }
 
 
 OBJECT_SIDS = {"ReadObjects", "TellMissingObjects", "WriteBackTag"}
@@ -563,11 +606,11 @@ TAG_ACTIONS = {
 @pytest.mark.parametrize(
     ("params", "expected"),
     [
-        (NEW_BUCKET, {}),
+        (NEW_BUCKET, READ),  # the content check reads every object's first bytes
         ({**NEW_BUCKET, "CopyMode": "url_import"}, READ),
         ({**NEW_BUCKET, "ObjectMetadata": "true"}, READ),
         (EXISTING_BUCKET, READ),
-        ({**NEW_BUCKET, "WriteBackTagKey": "wistia-hashed-id"}, {"WriteBackTag": TAG_ACTIONS}),
+        ({**NEW_BUCKET, "WriteBackTagKey": "wistia-hashed-id"}, READ | {"WriteBackTag": TAG_ACTIONS}),
         (
             {**EXISTING_BUCKET, "CopyMode": "url_import", "ObjectMetadata": "true", "WriteBackTagKey": "k"},
             READ | {"WriteBackTag": TAG_ACTIONS},
@@ -1029,6 +1072,14 @@ def test_outputs_name_the_bucket_queue_function_table_and_topic():
     assert outputs["IngestFunctionArn"]["Value"] == "<IngestFunction.Arn>"
     assert outputs["IdempotencyTableName"]["Value"] == "<IdempotencyTable>"
     assert outputs["AlarmTopicArn"]["Value"] == "<AlarmTopic>"
+    assert outputs["LedgerTableName"]["Value"] == "<LedgerTable>"
+    assert outputs["WebhookUrl"] == {
+        "Condition": "TrackWebhooks",
+        "Description": outputs["WebhookUrl"]["Description"],
+        "Value": "<WebhookFunctionUrl.FunctionUrl>",
+    }
+    assert outputs["BatchFunctionAliasArn"]["Value"] == "<BatchFunction.Alias>"
+    assert outputs["BatchOperationsRoleArn"]["Condition"] == "CreateBatchOperationsRole"
 
 
 # ---------------------------------------------------------------- buffered delivery
