@@ -21,7 +21,7 @@ import requests
 from local_stack import batch_runner
 from local_stack.harness import WEBHOOK_SECRET, LocalStack
 from s3_wistia_bridge import batch_report
-from s3_wistia_bridge.operator.cli import main as cli
+from s3_wistia_bridge_cli.cli import main as cli
 
 from .support import E2E, VIDEO, copies_of, eventually
 
@@ -103,7 +103,8 @@ def test_a_media_that_fails_in_wistia_is_recorded_and_a_replay_makes_a_ready_one
     assert record["media"]["hashedId"] == failed["hashed_id"]
 
     os.environ.update(stack.aws_env())
-    assert cli(["replay", "--queue-url", stack.queue_url, "--function-name", stack.function_name]) == 0
+    argv = ["replay", "--queue-url", stack.queue_url, "--function-name", stack.function_name, "--yes"]
+    assert cli(argv) == 0
 
     eventually(lambda: stack.ledger_status(key) == "ready", timeout=30)
     first, second = stack.ledger(key)
