@@ -65,14 +65,14 @@ class FailureReason(StrEnum):
         "deadline_exhausted",
         ReasonClass.TRANSIENT,
         "the invocation had no time left for another attempt",
-        "Raise the `FunctionTimeout` parameter or lower `WistiaReadTimeoutSeconds` / "
+        "Raise the `FunctionTimeoutSeconds` parameter or lower `WistiaReadTimeoutSeconds` / "
         "`WistiaMaxAttempts`; replay.",
     )
     FUNCTION_TIMEOUT = (
         "function_timeout",
         ReasonClass.TRANSIENT,
         "Lambda stopped the function at its timeout",
-        "Raise the `FunctionTimeout` parameter; replay.",
+        "Raise the `FunctionTimeoutSeconds` parameter; replay.",
     )
     SECRET_UNAVAILABLE = (
         "secret_unavailable",
