@@ -103,7 +103,8 @@ def _integer(minimum: int, maximum: int | None = None) -> Parser:
     return Parser(check, f">= {minimum}" if maximum is None else f"{minimum}..{maximum}")
 
 
-def _seconds(maximum: float) -> Parser:
+def _positive(maximum: float, what: str, unit: str) -> Parser:
+    """A number in (0, maximum], e.g. seconds or a rate; `what` names it in the error."""
     bounds = f"(0, {maximum:g}]"
 
     def check(name: str, raw: str) -> float:
@@ -112,10 +113,14 @@ def _seconds(maximum: float) -> Parser:
         except ValueError:
             value = -1.0
         if not 0 < value <= maximum:  # also refuses nan and inf
-            raise ConfigError(f"{name}: {raw!r} is not a number of seconds in {bounds}")
+            raise ConfigError(f"{name}: {raw!r} is not {what} in {bounds}")
         return value
 
-    return Parser(check, f"{bounds} seconds")
+    return Parser(check, f"{bounds} {unit}")
+
+
+def _seconds(maximum: float) -> Parser:
+    return _positive(maximum, "a number of seconds", "seconds")
 
 
 def _choice(choices: tuple[str, ...], into: Callable[[str], Any] = str) -> Parser:

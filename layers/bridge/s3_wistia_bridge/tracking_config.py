@@ -11,7 +11,17 @@ from collections.abc import Mapping
 from enum import StrEnum
 from typing import NamedTuple
 
-from .config import VARIABLES, ConfigError, Parser, Variable, _choice, _integer, _text, configuration_table
+from .config import (
+    VARIABLES,
+    ConfigError,
+    Parser,
+    Variable,
+    _choice,
+    _integer,
+    _positive,
+    _text,
+    configuration_table,
+)
 
 
 class StatusTracking(StrEnum):
@@ -35,18 +45,7 @@ class SourceDisposition(StrEnum):
 
 
 def _rate(maximum: float) -> Parser:
-    bounds = f"(0, {maximum:g}] per second"
-
-    def check(name: str, raw: str) -> float:
-        try:
-            value = float(raw)
-        except ValueError:
-            value = -1.0
-        if not 0 < value <= maximum:  # also refuses nan and inf
-            raise ConfigError(f"{name}: {raw!r} is not a rate in {bounds}")
-        return value
-
-    return Parser(check, bounds)
+    return _positive(maximum, "a rate", "per second")
 
 
 def _ingest(name: str, meaning: str, missing: str | None = None) -> Variable:
