@@ -190,7 +190,7 @@ class Tracked:
         (row,) = [row for row in self.ledger() if row["key"] == key]
         return row
 
-    def wait_for(self, check: Callable[[], bool], seconds: float = 10.0) -> None:
+    def wait_for(self, check: Callable[[], bool], seconds: float = 30.0) -> None:
         end = time.monotonic() + seconds
         while time.monotonic() < end:
             if check():
