@@ -216,7 +216,8 @@ class FailureReason(StrEnum):
         "s3_access_denied",
         ReasonClass.PERMANENT,
         "S3 refused the function's own HeadObject (missing `s3:GetObject`, a bucket policy deny, KMS)",
-        "Fix the permission and replay; if the object was deleted, discard the message.",
+        "Fix the permission (the role's `s3:GetObject` on the key, the bucket policy, the KMS key); "
+        "replay. A deleted object is `object_missing`, not this.",
     )
     SECRET_MALFORMED = (
         "secret_malformed",
