@@ -71,6 +71,8 @@ def test_every_reason_code_is_covered_and_stable():
         "object_missing",
         # Decided from the object's first bytes, only with CONTENT_CHECK=true (tests/unit/test_content.py).
         "not_a_video",
+        # A video's sidecar (<video>.json) that breaks its schema (tests/unit/test_sidecar.py).
+        "sidecar_invalid",
     }
 
 

@@ -150,6 +150,36 @@ class Ledger:
         ).get("Items", [])
         return _entry(items[0]) if items else None
 
+    def media_of_key(self, bucket: str, key: str) -> Entry | None:
+        """The newest entry of any version of `bucket/key` that became a media (the one a
+        re-upload, a sidecar or a caption file is about), whatever its status; None when no
+        version of the key became a media. Newest: the latest `accepted_at`."""
+        newest: Entry | None = None
+        for entry in self.versions_of_key(bucket, key):
+            if entry.hashed_id is None or not entry.status.holds_media:
+                continue
+            if newest is None or str(entry.get("accepted_at") or "") > str(newest.get("accepted_at") or ""):
+                newest = entry
+        return newest
+
+    def versions_of_key(self, bucket: str, key: str) -> Iterator[Entry]:
+        """Every entry of every version of `bucket/key` (one partition), in sort-key order."""
+        start: dict[str, Any] | None = None
+        while True:
+            query: dict[str, Any] = {
+                "TableName": self._table,
+                "KeyConditionExpression": "pk = :pk",
+                "ExpressionAttributeValues": {":pk": {"S": f"{bucket}/{key}"}},
+                "ConsistentRead": True,
+            }
+            if start:
+                query["ExclusiveStartKey"] = start
+            page = self._call("query", **query)
+            yield from (_entry(item) for item in page.get("Items", []))
+            start = page.get("LastEvaluatedKey")
+            if not start:
+                return
+
     def by_hashed_id(self, hashed_id: str) -> Entry | None:
         """The entry of the media Wistia calls `hashed_id`; None: not a media the bridge made."""
         items = self._call(

@@ -122,6 +122,19 @@ class FailureReason(StrEnum):
         "`BACKFILL_RATE_PER_MINUTE`, leaving live uploads their share of Wistia's limit.",
     )
     # --- unknown: Lambda gave up without the bridge's own reason ---------------------------------
+    MEDIA_NOT_YET_COPIED = (
+        "media_not_yet_copied",
+        ReasonClass.TRANSIENT,
+        "a caption or sidecar file arrived while its video exists in S3 but has no Wistia media yet",
+        "Nothing: it is retried once the video's copy is recorded; from the failure queue, replay it "
+        "after the video's own record is replayed or copied.",
+    )
+    SIDECAR_PENDING = (
+        "sidecar_pending",
+        ReasonClass.TRANSIENT,
+        "the video waits for its sidecar (`SidecarWaitSeconds`) before it is sent",
+        "Nothing: after the wait the video is sent with what is known.",
+    )
     RETRIES_EXHAUSTED = (
         "retries_exhausted",
         ReasonClass.UNKNOWN,
@@ -159,6 +172,14 @@ class FailureReason(StrEnum):
         "the token lacks permission, or s3_copy is not enabled on the account",
         "Give the token upload permission; ask Wistia to enable s3_copy (or deploy with "
         "`CopyMode=url_import`); replay.",
+    )
+    WISTIA_EDIT_FORBIDDEN = (
+        "wistia_edit_forbidden",
+        ReasonClass.PERMANENT,
+        "Wistia answered 401 or 403 to an edit of a media (swap, delete, archive, captions, tags, "
+        "folders): the token may upload but not edit",
+        'Give the token Wistia\'s "Read, update & delete anything" permission (or turn the '
+        "feature off); replay.",
     )
     WISTIA_NOT_FOUND = (
         "wistia_not_found",
@@ -218,6 +239,34 @@ class FailureReason(StrEnum):
         "S3 refused the function's own HeadObject (missing `s3:GetObject`, a bucket policy deny, KMS)",
         "Fix the permission (the role's `s3:GetObject` on the key, the bucket policy, the KMS key); "
         "replay. A deleted object is `object_missing`, not this.",
+    )
+    SWAP_REFUSED = (
+        "swap_refused",
+        ReasonClass.PERMANENT,
+        "Wistia refused to swap the new version into the existing media (`OverwritePolicy=replace`; "
+        "for example the two medias are not of the same type)",
+        "The new version is a media of its own (its hashed_id is in the record); swap it by hand in "
+        "Wistia, or delete it and upload a file of the same type.",
+    )
+    ARCHIVE_NOT_IN_PLAN = (
+        "archive_not_in_plan",
+        ReasonClass.PERMANENT,
+        "Wistia answered 403 to an archive: the account's plan has no archiving",
+        "Set `DeletePolicy` to `ignore` or `delete`, or upgrade the plan; replay.",
+    )
+    CAPTION_INVALID = (
+        "caption_invalid",
+        ReasonClass.PERMANENT,
+        "the caption file is not SRT or WebVTT text the bridge can send (encoding, size, no cue, "
+        "unknown language code)",
+        "Fix the file and upload it again (a new upload is a new event); discard this record.",
+    )
+    FOLDER_MISSING = (
+        "folder_missing",
+        ReasonClass.PERMANENT,
+        "`ProjectRouting=folders` found no Wistia folder named after the key's folder, and "
+        "`CreateMissingFolders` is off",
+        "Create the folder in Wistia (or turn `CreateMissingFolders` on); replay.",
     )
     SECRET_MALFORMED = (
         "secret_malformed",

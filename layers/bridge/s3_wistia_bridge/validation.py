@@ -34,6 +34,9 @@ class Reason(StrEnum):
     OBJECT_MISSING = "object_missing"
     # Only with CONTENT_CHECK=true (one ranged GET of the object's first bytes, content.py):
     NOT_A_VIDEO = "not_a_video"
+    # A sidecar (`<video>.json`) that breaks its schema (docs/sidecar.schema.json); the message
+    # names the field. The video waits for a fixed sidecar: uploading it completes the pair.
+    SIDECAR_INVALID = "sidecar_invalid"
 
 
 class Rejection(NamedTuple):
