@@ -46,7 +46,9 @@ class Answer(NamedTuple):
     def ok(self) -> bool:
         return self.reply is Reply.OK
 
-    def failure(self, what: str, refused: FailureReason = FailureReason.WISTIA_HTTP_ERROR) -> Exception:
+    def failure(
+        self, what: str, refused: FailureReason = FailureReason.WISTIA_HTTP_ERROR
+    ) -> TransientFailure | PermanentFailure:
         """The bridge's failure for an answer that is not OK; `what` names the call for the message,
         `refused` is the reason of a 4xx refusal in the caller's terms."""
         message = f"{what}: HTTP {self.http_status}" if self.http_status else f"{what}: {self.detail}"
