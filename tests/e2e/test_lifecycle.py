@@ -250,17 +250,23 @@ def test_the_local_batch_runner_plays_a_manifest_through_the_deployed_alias(
         assert media["name"] == key.rsplit("/", 1)[1]
     assert len(copies_of(wistia, copied)) == 1
     # --status's summary, read as it reads a job's report: manifest.json, then its result files.
-    job = {"JobId": "local-job", "Report": {"Bucket": f"arn:aws:s3:::{stack.bucket}", "Enabled": True}}
-    job["Report"]["Prefix"] = "batch-operations/reports"
-    results = "batch-operations/reports/job-local-job/results/all.csv"
-    s3.put_object(Bucket=stack.bucket, Key=results, Body=report.getvalue().encode())
+    job: dict[str, Any] = {
+        "JobId": "local-job",
+        "Report": {
+            "Bucket": f"arn:aws:s3:::{stack.bucket}",
+            "Enabled": True,
+            "Prefix": "batch-operations/reports",
+        },
+    }
+    results_key = "batch-operations/reports/job-local-job/results/all.csv"
+    s3.put_object(Bucket=stack.bucket, Key=results_key, Body=report.getvalue().encode())
     s3.put_object(
         Bucket=stack.bucket,
         Key="batch-operations/reports/job-local-job/manifest.json",
         Body=json.dumps(
             {
                 "Format": batch_report.REPORT_FORMAT,
-                "Results": [{"TaskExecutionStatus": "succeeded", "Bucket": stack.bucket, "Key": results}],
+                "Results": [{"TaskExecutionStatus": "succeeded", "Bucket": stack.bucket, "Key": results_key}],
             }
         ).encode(),
     )
