@@ -234,6 +234,8 @@ def _filters(command: Callable[..., Any]) -> Callable[..., Any]:
     return command
 
 
+# The small path's parallel sends when --concurrency is not given (a Batch Operations job has none).
+SMALL_PATH_CONCURRENCY = 4
 _YES = click.option("--yes", "-y", is_flag=True, help="do not ask for confirmation")
 _SCAN_LIMIT = click.option(
     "--scan-limit",
@@ -606,10 +608,8 @@ def _batch_options(command: Callable[..., Any]) -> Callable[..., Any]:
 @click.option(
     "--concurrency",
     type=click.IntRange(min=1),
-    default=4,
-    show_default=True,
     metavar="N",
-    help="parallel invocations or sends",
+    help=f"parallel invocations or sends (default {SMALL_PATH_CONCURRENCY})",
 )
 @click.option(
     "--rate",
@@ -636,7 +636,7 @@ def backfill_command(
     *,
     target: str | None,
     dry_run: bool,
-    concurrency: int,
+    concurrency: int | None,
     rate: float | None,
     page_size: int,
     local: bool,
@@ -646,6 +646,8 @@ def backfill_command(
     """Send the objects already in a bucket through the bridge: a direct stack's function is
     invoked, a buffered stack's ingest queue gets each object's S3 notification; with --batch,
     an S3 Batch Operations job does it (--status JOB follows it)."""
+    if batch["job_id"] or batch["batch"] or batch["inventory"]:
+        _refuse_small_path_options(concurrency=concurrency, rate=rate, local=local)
     if batch["job_id"]:
         return _backfill_status(g, batch["job_id"], replay=batch["replay_failed"], yes=yes)
     if batch["batch"] or batch["inventory"]:
@@ -654,9 +656,25 @@ def backfill_command(
         raise OperatorError("backfill needs s3://BUCKET[/PREFIX] (or --batch --inventory, or --status JOB)")
     bucket, prefix = _s3_target(target, need_key=False)
     options = BackfillOptions(
-        prefix=prefix, dry_run=dry_run, concurrency=concurrency, rate=rate, page_size=page_size
+        prefix=prefix,
+        dry_run=dry_run,
+        concurrency=concurrency or SMALL_PATH_CONCURRENCY,
+        rate=rate,
+        page_size=page_size,
     )
     return _backfill_small(g, where, bucket, options, local=local, yes=yes)
+
+
+def _refuse_small_path_options(*, concurrency: int | None, rate: float | None, local: bool) -> None:
+    """A --batch job is paced by the stack (BackfillRatePerMinute), not by this machine: options
+    of the small path would be silently ignored, so they are refused."""
+    given = [name for name, value in (("--concurrency", concurrency), ("--rate", rate)) if value is not None]
+    given += ["--local"] if local else []
+    if given:
+        raise OperatorError(
+            f"{', '.join(given)}: only for the small path (without --batch); a Batch Operations job "
+            "is paced by the stack's BackfillRatePerMinute parameter"
+        )
 
 
 def _backfill_small(

@@ -493,3 +493,29 @@ def test_the_report_of_a_prefixless_job_is_at_the_buckets_root() -> None:
     assert batch_jobs.report_location(job) == (BUCKET, f"job-{JOB_ID}/manifest.json")
     job["Report"]["Enabled"] = False
     assert batch_jobs.report_location(job) is None
+
+
+@pytest.mark.parametrize(
+    ("options", "named"),
+    [
+        (("--concurrency", "8"), "--concurrency"),
+        (("--rate", "2"), "--rate"),
+        (("--local",), "--local"),
+        (("--rate", "2", "--local"), "--rate, --local"),
+    ],
+)
+def test_small_path_options_are_refused_with_batch_rather_than_ignored(
+    stack: Stack, s3control: S3Control, run_cli: Run, options: tuple[str, ...], named: str
+) -> None:
+    deploy(stack)
+    fill(stack)
+
+    run = run_cli("backfill", f"s3://{BUCKET}/videos/", "--batch", "--yes", "--stack", "bridge", *options)
+    status = run_cli("backfill", "--status", "job-1", "--stack", "bridge", *options)
+
+    assert run.code == 2
+    assert f"{named}: only for the small path" in run.err
+    assert "BackfillRatePerMinute" in run.err
+    assert status.code == 2
+    assert keys_under(stack, "batch-operations/") == []
+    assert s3control.requests == []
