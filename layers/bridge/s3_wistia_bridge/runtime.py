@@ -12,7 +12,7 @@ from aws_lambda_powertools.utilities.idempotency import DynamoDBPersistenceLayer
 
 from .aws import AwsClients
 from .bridge import Bridge, Invocation
-from .config import BridgeConfig
+from .config import BridgeConfig, ProjectRouting
 from .deadline import Deadline
 from .delivery import QUEUE_MAX_SLEEP_SECONDS, SqsRetryQueue, receive_count, retry_delay
 from .errors import TransientFailure
@@ -22,12 +22,16 @@ from .idempotency import Copier, IdempotentCopier, SentJournal
 from .models import JsonDict
 from .observability import count, logger
 from .reasons import FailureReason
+from .routes_source import with_routes_from_source
 from .s3_objects import S3Objects
 from .wistia import MIN_READ_SECONDS, RetryNotice, WistiaClient
 from .wistia_token import SecretsManagerToken
 
 if TYPE_CHECKING:
     from .recorder import Recorder
+
+# A page of at most 100 folders answers fast; a slow one should not hold the invocation long.
+FOLDER_READ_TIMEOUT_SECONDS = 10.0
 
 
 def build_bridge(
@@ -41,8 +45,8 @@ def build_bridge(
     `session`: the boto3 Session its clients come from (default: a new one). `wrap_copier`: what
     stands between the idempotency check and Wistia (the batch function's rate share), so only a
     request that is really sent pays for it."""
-    config = BridgeConfig.from_environ(env)
     aws = AwsClients(session)
+    config = with_routes_from_source(BridgeConfig.from_environ(env), aws)
     tokens = SecretsManagerToken(config.secret_id, config.token_cache_seconds, client=aws.secrets_manager)
     tokens.prefetch()
     client = WistiaClient(
@@ -71,7 +75,28 @@ def build_bridge(
         objects=S3Objects(aws),  # its client is made on first use: EventBridge keys, opt-in modes
         retries=SqsRetryQueue(aws),
         recorder=_recorder(config, aws),
+        folders=_folders(config, tokens),
     )
+
+
+def _folders(config: BridgeConfig, tokens: SecretsManagerToken) -> Callable[[str], str | None] | None:
+    """PROJECT_ROUTING=folders: the key-to-folder lookup, imported only then (no Data API call
+    until an object needs a folder)."""
+    if config.project_routing is not ProjectRouting.FOLDERS:
+        return None
+    from .folders import FolderDirectory, FolderRouter  # noqa: PLC0415
+    from .wistia_media import WistiaMedia  # noqa: PLC0415
+
+    api = WistiaMedia(
+        config.api_url,
+        tokens,
+        connect_timeout=config.connect_timeout_seconds,
+        read_timeout=min(config.read_timeout_seconds, FOLDER_READ_TIMEOUT_SECONDS),
+    )
+    directory = FolderDirectory(
+        api, create_missing=config.create_missing_folders, relist_seconds=config.folder_cache_seconds
+    )
+    return FolderRouter(directory, config.folder_depth).project_for
 
 
 def _recorder(config: BridgeConfig, aws: AwsClients) -> Recorder | None:
