@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import io
 import json
+import subprocess
+import sys
 import unicodedata
 from collections.abc import Callable, Iterator
 from typing import Any
@@ -73,7 +75,12 @@ def test_folder_name_of_a_key(key: str, depth: int, name: str | None):
     assert folder_name(key, depth) == name
 
 
-@given(key=st.text(max_size=300), depth=st.integers(1, 10))
+# Keys made of segments, so that "/" and the characters editors use are frequent, not rare.
+SEGMENT_CHARS = st.sampled_from(list(" +%.-_~aZ9éÉ\u0301\u00a0\t\n\x00漢🎬")) | st.characters()
+keys = st.text(max_size=300) | st.lists(st.text(SEGMENT_CHARS, max_size=8), max_size=8).map("/".join)
+
+
+@given(key=keys, depth=st.integers(1, 10))
 @example(key="a/b/c/d.mp4", depth=3)
 @settings(max_examples=400)
 def test_any_key_gives_a_usable_name_or_the_default_project(key: str, depth: int):
@@ -381,3 +388,14 @@ def test_create_folder_posts_the_name_and_returns_the_created_folder():
     answer = WistiaMedia(API, StaticToken()).create_folder("Café")
     assert answer.ok
     assert folder_from(answer.body) == Folder(5, "abc", "Café")
+
+
+def test_the_default_routing_does_not_import_the_folder_module():
+    """PROJECT_ROUTING=routes pays nothing for folders or ROUTES_SOURCE at cold start (runtime
+    imports them lazily)."""
+    code = (
+        "import sys, s3_wistia_bridge.runtime; "
+        "print([name for name in ('folders', 'routes_source') if 's3_wistia_bridge.' + name in sys.modules])"
+    )
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)  # noqa: S603
+    assert result.stdout.strip() == "[]"

@@ -20,13 +20,17 @@ import threading
 import time
 import unicodedata
 from collections.abc import Callable, Iterable, Iterator
-from typing import Any, NamedTuple, Protocol
+from typing import TYPE_CHECKING, Any, NamedTuple, Protocol
 
 from .config import PROJECT_ID
 from .errors import PermanentFailure, TransientFailure
 from .observability import count, logger
 from .reasons import FailureReason
-from .wistia_media import Answer
+from .wistia_media import Answer, WistiaMedia
+
+if TYPE_CHECKING:
+    from .config import BridgeConfig
+    from .wistia_token import TokenSource
 
 # The folder names the bridge derives: at most this many characters (Wistia documents no limit; a
 # longer name is not one an editor typed, and truncating could merge two folders).
@@ -35,6 +39,8 @@ MAX_FOLDER_NAME_CHARS = 255
 FOLDERS_PER_PAGE = 100
 # Pages read at most (10,000 folders): a server that ignores `page` cannot keep the bridge listing.
 MAX_FOLDER_PAGES = 100
+# A page of at most 100 folders answers fast; a slow one should not hold the invocation long.
+FOLDER_READ_TIMEOUT_SECONDS = 10.0
 
 
 class Folder(NamedTuple):
@@ -210,6 +216,20 @@ class FolderDirectory:
             )
         self._folders = [*(self._folders or ()), created]  # the list lags behind the create
         return created
+
+
+def build_directory(config: BridgeConfig, tokens: TokenSource) -> FolderDirectory:
+    """The container's directory, on its own Data API session, with the configured creation rule
+    and cache (also for a sidecar's `project` given as a folder name)."""
+    api = WistiaMedia(
+        config.api_url,
+        tokens,
+        connect_timeout=config.connect_timeout_seconds,
+        read_timeout=min(config.read_timeout_seconds, FOLDER_READ_TIMEOUT_SECONDS),
+    )
+    return FolderDirectory(
+        api, create_missing=config.create_missing_folders, relist_seconds=config.folder_cache_seconds
+    )
 
 
 class FolderRouter:

@@ -22,16 +22,12 @@ from .idempotency import Copier, IdempotentCopier, SentJournal
 from .models import JsonDict
 from .observability import count, logger
 from .reasons import FailureReason
-from .routes_source import with_routes_from_source
 from .s3_objects import S3Objects
 from .wistia import MIN_READ_SECONDS, RetryNotice, WistiaClient
 from .wistia_token import SecretsManagerToken
 
 if TYPE_CHECKING:
     from .recorder import Recorder
-
-# A page of at most 100 folders answers fast; a slow one should not hold the invocation long.
-FOLDER_READ_TIMEOUT_SECONDS = 10.0
 
 
 def build_bridge(
@@ -46,7 +42,7 @@ def build_bridge(
     stands between the idempotency check and Wistia (the batch function's rate share), so only a
     request that is really sent pays for it."""
     aws = AwsClients(session)
-    config = with_routes_from_source(BridgeConfig.from_environ(env), aws)
+    config = _with_routes_table(BridgeConfig.from_environ(env), aws)
     tokens = SecretsManagerToken(config.secret_id, config.token_cache_seconds, client=aws.secrets_manager)
     tokens.prefetch()
     client = WistiaClient(
@@ -79,24 +75,23 @@ def build_bridge(
     )
 
 
+def _with_routes_table(config: BridgeConfig, aws: AwsClients) -> BridgeConfig:
+    """ROUTES_SOURCE: the routes read now, at cold start (routes_source.py, imported only then)."""
+    if config.routes_source is None:
+        return config
+    from .routes_source import with_routes_from_source  # noqa: PLC0415
+
+    return with_routes_from_source(config, aws)
+
+
 def _folders(config: BridgeConfig, tokens: SecretsManagerToken) -> Callable[[str], str | None] | None:
     """PROJECT_ROUTING=folders: the key-to-folder lookup, imported only then (no Data API call
     until an object needs a folder)."""
     if config.project_routing is not ProjectRouting.FOLDERS:
         return None
-    from .folders import FolderDirectory, FolderRouter  # noqa: PLC0415
-    from .wistia_media import WistiaMedia  # noqa: PLC0415
+    from .folders import FolderRouter, build_directory  # noqa: PLC0415
 
-    api = WistiaMedia(
-        config.api_url,
-        tokens,
-        connect_timeout=config.connect_timeout_seconds,
-        read_timeout=min(config.read_timeout_seconds, FOLDER_READ_TIMEOUT_SECONDS),
-    )
-    directory = FolderDirectory(
-        api, create_missing=config.create_missing_folders, relist_seconds=config.folder_cache_seconds
-    )
-    return FolderRouter(directory, config.folder_depth).project_for
+    return FolderRouter(build_directory(config, tokens), config.folder_depth).project_for
 
 
 def _recorder(config: BridgeConfig, aws: AwsClients) -> Recorder | None:
