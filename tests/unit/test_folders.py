@@ -308,6 +308,16 @@ def test_a_list_without_end_stops_and_never_creates_a_folder_it_may_not_have_see
     assert not any(call.startswith("create") for call in api.calls)
 
 
+@pytest.mark.parametrize("body", [None, {"folders": []}, "text", 5])
+def test_a_list_answer_of_an_unknown_shape_fails_and_creates_nothing(body: Any):
+    api = FakeFolders([])
+    api.list_answers = [Answer(Reply.OK, body, 200)]
+    with pytest.raises(PermanentFailure, match="not a list of folders") as failure:
+        directory(api, create=True).folder_id("launch")
+    assert failure.value.reason is FailureReason.WISTIA_HTTP_ERROR
+    assert api.calls == ["list"]
+
+
 def test_malformed_items_are_ignored_not_matched():
     api = FakeFolders([{"name": "marketing"}, 7, {"id": 2, "hashed_id": "ok", "name": "marketing"}])
     assert directory(api).folder_id("marketing") == "ok"

@@ -179,7 +179,13 @@ class FolderDirectory:
         for answer in self._api.folder_pages(FOLDERS_PER_PAGE):
             if not answer.ok:
                 raise answer.failure("list Wistia folders")
-            items = page_items(answer.body) or []
+            items = page_items(answer.body)
+            if items is None:  # an unknown shape: creating folders on it could duplicate them all
+                raise PermanentFailure(
+                    FailureReason.WISTIA_HTTP_ERROR,
+                    f"list Wistia folders: page {pages + 1} is not a list of folders",
+                    http_status=answer.http_status,
+                )
             parsed = [folder_from(item) for item in items]
             folders.extend(folder for folder in parsed if folder is not None)
             malformed += sum(folder is None for folder in parsed)
