@@ -95,7 +95,7 @@ class DeleteSweep:
                 break
             batch = to_archive[start : start + ARCHIVE_BATCH]
             counts[self._archive(batch, at)] += len(batch)
-        report: JsonDict = {"delete_policy": self._policy.value, "dry_run": self._dry_run, **counts}
+        report: JsonDict = {"delete_policy": self._policy.value, "delete_dry_run": self._dry_run, **counts}
         report["stopped"] = stopped
         for name, value in counts.items():
             count(f"Delete{name.title().replace('_', '')}", value)

@@ -280,10 +280,13 @@ class Ledger:
             remove=("swap_lease_until",),
         )
 
-    def release_swap(self, entry: Entry) -> bool:
+    def release_swap(self, entry: Entry, now: str) -> bool:
         """A swap that failed: the next try need not wait for the lease."""
         return self._update(
-            {"pk": entry.pk, "sk": entry.sk}, {}, "attribute_exists(pk)", remove=("swap_lease_until",)
+            {"pk": entry.pk, "sk": entry.sk},
+            {"swap_failed_at": now},
+            "attribute_exists(pk)",
+            remove=("swap_lease_until",),
         )
 
     def replace_fell_back(self, entry: Entry, target: str, now: str) -> bool:

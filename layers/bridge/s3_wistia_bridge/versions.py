@@ -248,7 +248,7 @@ class KeyPolicies:
             self._fell_back(obj, own, target, "Wistia has no media to swap into (404)")
             return
         if not answer.ok:
-            self._write(lambda: self._ledger.release_swap(own))
+            self._write(lambda: self._ledger.release_swap(own, utc_timestamp(self._clock())))
             if looks_not_ready(answer):
                 raise TransientFailure(
                     FailureReason.SWAP_NOT_READY, f"swap into {target}: {answer.detail}", http_status=400
