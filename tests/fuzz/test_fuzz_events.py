@@ -45,6 +45,7 @@ from s3_wistia_bridge.models import (
     MalformedEvent,
     ObjectReport,
     Outcome,
+    RemovedObject,
     S3Object,
     SkippedEvent,
 )
@@ -532,6 +533,8 @@ def walk(items: list[ParsedItem], calls: Iterator[tuple[CopyRequest, str]], conf
             expected.failures.append(("malformed_event", None))
         elif isinstance(item, SkippedEvent):
             expected.reports.append((Outcome.SKIPPED.value, item.reason))
+        elif isinstance(item, RemovedObject):  # DeletePolicy=ignore: skipped as before
+            expected.reports.append((Outcome.SKIPPED.value, item.skipped().reason))
         else:
             chosen = chosen_candidate(item, config)
             if isinstance(chosen, Rejection):

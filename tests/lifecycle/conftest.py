@@ -18,7 +18,7 @@ from typing import Any
 import boto3
 import pytest
 from boto3.dynamodb.types import TypeDeserializer
-from s3_wistia_bridge.ledger import BY_HASHED_ID, OPEN_BY_AGE
+from s3_wistia_bridge.ledger import BY_HASHED_ID, OPEN_BY_AGE, PENDING_DELETES
 
 from tests.conftest import ROOT, LambdaContextStub
 from tests.integration import conftest as integration
@@ -51,7 +51,15 @@ def create_ledger_table(dynamodb: Any) -> None:
         TableName=LEDGER_TABLE,
         AttributeDefinitions=[
             {"AttributeName": name, "AttributeType": "S"}
-            for name in ("pk", "sk", "hashed_id", "open_status", "accepted_at")
+            for name in (
+                "pk",
+                "sk",
+                "hashed_id",
+                "open_status",
+                "accepted_at",
+                "delete_pending",
+                "delete_due_at",
+            )
         ],
         KeySchema=[{"AttributeName": "pk", "KeyType": "HASH"}, {"AttributeName": "sk", "KeyType": "RANGE"}],
         GlobalSecondaryIndexes=[
@@ -65,6 +73,14 @@ def create_ledger_table(dynamodb: Any) -> None:
                 "KeySchema": [
                     {"AttributeName": "open_status", "KeyType": "HASH"},
                     {"AttributeName": "accepted_at", "KeyType": "RANGE"},
+                ],
+                "Projection": {"ProjectionType": "ALL"},
+            },
+            {
+                "IndexName": PENDING_DELETES,
+                "KeySchema": [
+                    {"AttributeName": "delete_pending", "KeyType": "HASH"},
+                    {"AttributeName": "delete_due_at", "KeyType": "RANGE"},
                 ],
                 "Projection": {"ProjectionType": "ALL"},
             },

@@ -128,18 +128,23 @@ def test_the_ledger_has_the_keys_and_indexes_ledger_py_documents_and_is_kept():
         {"AttributeName": "open_status", "KeyType": "HASH"},
         {"AttributeName": "accepted_at", "KeyType": "RANGE"},
     ]
+    assert indexes["pending-deletes"]["KeySchema"] == [
+        {"AttributeName": "delete_pending", "KeyType": "HASH"},
+        {"AttributeName": "delete_due_at", "KeyType": "RANGE"},
+    ]
     assert all(index["Projection"] == {"ProjectionType": "ALL"} for index in indexes.values())
     assert {a["AttributeName"]: a["AttributeType"] for a in table["AttributeDefinitions"]} == dict.fromkeys(
-        ("pk", "sk", "hashed_id", "open_status", "accepted_at"), "S"
+        ("pk", "sk", "hashed_id", "open_status", "accepted_at", "delete_pending", "delete_due_at"), "S"
     )
     assert "TimeToLiveSpecification" not in table  # the ledger does not expire
 
 
 def test_the_index_names_are_the_ones_the_code_queries():
-    from s3_wistia_bridge.ledger import BY_HASHED_ID, OPEN_BY_AGE
+    from s3_wistia_bridge.ledger import BY_HASHED_ID, OPEN_BY_AGE, PENDING_DELETES
 
     table = load()["Resources"]["LedgerTable"]["Properties"]
-    assert {index["IndexName"] for index in table["GlobalSecondaryIndexes"]} == {BY_HASHED_ID, OPEN_BY_AGE}
+    indexes = {index["IndexName"] for index in table["GlobalSecondaryIndexes"]}
+    assert indexes == {BY_HASHED_ID, OPEN_BY_AGE, PENDING_DELETES}
 
 
 # ---------------------------------------------------------------- the webhook function

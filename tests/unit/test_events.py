@@ -11,7 +11,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from s3_wistia_bridge.events import decode_key, is_sqs_batch, parse_event, parse_sqs_body
-from s3_wistia_bridge.models import MalformedEvent, S3Object, SkippedEvent
+from s3_wistia_bridge.models import MalformedEvent, RemovedObject, S3Object, SkippedEvent
 
 from tests.unit.conftest import BUCKET, REGION, read_event, s3_record
 
@@ -85,9 +85,10 @@ def test_copy_is_an_object_creation():
     assert obj.key == "videos/archive/webinar-2024.mp4"
 
 
-def test_s3_delete_is_skipped_not_failed():
+def test_s3_delete_is_a_removal_skipped_as_before_under_delete_policy_ignore():
     item = only(parse_event(read_event("s3-delete.json")))
-    assert item == SkippedEvent("not_object_created", "event ObjectRemoved:Delete")
+    assert isinstance(item, RemovedObject)
+    assert item.skipped() == SkippedEvent("not_object_created", "event ObjectRemoved:Delete")
 
 
 def test_s3_test_event_is_skipped_and_names_the_bucket():
@@ -207,11 +208,12 @@ def test_eventbridge_without_reason_or_id_still_parses():
     assert obj.event_id is None
 
 
-def test_eventbridge_object_deleted_is_skipped():
+def test_eventbridge_object_deleted_is_a_removal_skipped_as_before_under_delete_policy_ignore():
     item = only(parse_event(read_event("eventbridge-object-deleted.json")))
-    assert isinstance(item, SkippedEvent)
-    assert item.reason == "not_object_created"
-    assert "Object Deleted" in item.detail
+    assert isinstance(item, RemovedObject)
+    skipped = item.skipped()
+    assert skipped.reason == "not_object_created"
+    assert "Object Deleted" in skipped.detail
 
 
 def test_eventbridge_without_bucket_or_object_is_malformed():

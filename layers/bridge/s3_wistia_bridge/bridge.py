@@ -44,6 +44,7 @@ from .models import (
     MalformedEvent,
     ObjectReport,
     Outcome,
+    RemovedObject,
     RequestOverrides,
     S3Object,
 )
@@ -55,6 +56,7 @@ from .validation import Reason, Rejection, file_extension, validate
 
 if TYPE_CHECKING:  # the recorder is imported only when a ledger or events are configured (runtime.py)
     from .recorder import Plan, Recorder
+    from .versions import KeyPolicies
 
 
 class FailureSink(Protocol):
@@ -121,6 +123,7 @@ class Bridge:
         retries: RetryQueue | None = None,
         recorder: Recorder | None = None,
         folders: Callable[[str], str | None] | None = None,
+        policies: KeyPolicies | None = None,
     ) -> None:
         self.config = config
         self._copier = copier
@@ -130,6 +133,7 @@ class Bridge:
         self._retries = retries
         self._recorder = recorder
         self._folders = folders  # PROJECT_ROUTING=folders: a key's folder to its project (folders.py)
+        self._policies = policies  # OverwritePolicy / DeletePolicy other than the defaults
         self._lifetime_checked = False
 
     def register_lambda_context(self, context: Any) -> None:
@@ -169,6 +173,10 @@ class Bridge:
                 return self._copy(item, invocation)
             finally:
                 logger.thread_safe_remove_keys(["correlation_id", "object", "event_name"])
+        if isinstance(item, RemovedObject):
+            if self._policies is not None and self._policies.handles_removals:
+                return self._removed(self._policies, item, invocation)
+            item = item.skipped()  # DeletePolicy=ignore: skipped, as removals always were
         logger.info("skipped", reason=item.reason, detail=item.detail)
         count("ObjectSkipped")
         return ObjectReport(Outcome.SKIPPED, None, item.reason, item.detail)
@@ -181,22 +189,88 @@ class Bridge:
                 return self._rejected(obj, chosen)
             obj = chosen
             plan = self._recorder.plan(obj) if self._recorder is not None else None
-            if plan is not None and plan.answer is not None:  # the ledger knows its media: nothing to send
-                return self._after_copy(obj, None, plan.answer, plan)
+            answered = self._answered(obj, plan, invocation)
+            if answered is not None:  # nothing to send
+                return answered
             prepared = self._prepare(obj, self._folder_lookup(invocation.overrides))
             if isinstance(prepared, Rejection):
                 return self._rejected(obj, prepared)
             request = invocation.overrides.apply(prepared)
             outcome = self._copy_once(obj, request, invocation, plan.replaces if plan else None)
+            if self._recorder is not None:
+                self._recorder.accepted(obj, request, outcome.result, plan, duplicate=outcome.duplicate)
+            return self._followed(obj, request, outcome, plan, invocation)
         except PermanentFailure as failure:
             return self._permanent(obj, failure, invocation, plan)
         except TransientFailure as failure:
             logger.warning("transient failure: to be retried", **failure.log_fields())
             count("TransientFailure")
             raise
-        if self._recorder is not None:
-            self._recorder.accepted(obj, request, outcome.result, plan, duplicate=outcome.duplicate)
+
+    def _answered(self, obj: S3Object, plan: Plan | None, invocation: Invocation) -> ObjectReport | None:
+        """The report of a version not to send: the ledger knows its media (a duplicate), or
+        OverwritePolicy=skip keeps the key's media; None: copy it."""
+        if plan is not None and plan.answer is not None:
+            return self._followed(obj, None, plan.answer, plan, invocation)
+        return self._policies.before_copy(obj) if self._policies is not None else None
+
+    def _followed(
+        self,
+        obj: S3Object,
+        request: CopyRequest | None,
+        outcome: CopyOutcome,
+        plan: Plan | None,
+        invocation: Invocation,
+    ) -> ObjectReport:
+        """The key's policies after a copy or its duplicate (a swap, cancelled deletes), then the
+        report. A transient failure retries the object, whose duplicate runs them again; a
+        permanent one is recorded, and the media stands."""
+        if self._policies is not None:
+            try:
+                self._policies.after_accept(obj, outcome.result.hashed_id)
+            except PermanentFailure as failure:
+                self._record(
+                    failure_record(
+                        failure, obj, request_id=invocation.request_id, function_arn=invocation.function_arn
+                    )
+                )
+                logger.error(
+                    "permanent failure after the copy: recorded on the failure queue",
+                    hashed_id=outcome.result.hashed_id,
+                    **failure.log_fields(),
+                )
+                count("PermanentFailure")
+                return ObjectReport(
+                    Outcome.PERMANENT_FAILURE,
+                    obj.uri,
+                    failure.reason.value,
+                    failure.message,
+                    hashed_id=outcome.result.hashed_id,
+                )
         return self._after_copy(obj, request, outcome, plan)
+
+    def _removed(self, policies: KeyPolicies, item: RemovedObject, invocation: Invocation) -> ObjectReport:
+        """DeletePolicy: a removal schedules the deletes of the key's medias (versions.py)."""
+        logger.thread_safe_append_keys(object=item.uri, event_name=item.event_name)
+        try:
+            return policies.removed(item)
+        except PermanentFailure as failure:
+            obj = S3Object(
+                item.bucket,
+                item.key,
+                item.region,
+                None,
+                version_id=item.version_id,
+                event_name=item.event_name,
+                source_event=item.source_event,
+            )
+            return self._permanent(obj, failure, invocation, None)
+        except TransientFailure as failure:
+            logger.warning("transient failure: to be retried", **failure.log_fields())
+            count("TransientFailure")
+            raise
+        finally:
+            logger.thread_safe_remove_keys(["object", "event_name"])
 
     def _after_copy(
         self, obj: S3Object, request: CopyRequest | None, outcome: CopyOutcome, plan: Plan | None

@@ -54,6 +54,26 @@ class ProjectRouting(StrEnum):
     FOLDERS = "folders"  # the Wistia folder named after the key's folder
 
 
+class OverwritePolicy(StrEnum):
+    """What a new version of a key that already has a media becomes (docs/versions-and-deletes.md)."""
+
+    NEW_MEDIA = "new_media"  # a media of its own, as every version always was
+    REPLACE = "replace"  # copied, then swapped into the key's media: its hashed_id and embeds stay
+    SKIP = "skip"  # recorded in the ledger, not sent
+
+
+class DeletePolicy(StrEnum):
+    """What Wistia does when the object's last version is removed from S3."""
+
+    IGNORE = "ignore"
+    ARCHIVE = "archive"
+    DELETE = "delete"
+
+
+# The longest DELETE_GRACE_SECONDS: 30 days (a re-upload within it cancels the delete).
+MAX_DELETE_GRACE_SECONDS = 30 * 24 * 3600
+
+
 class ConfigError(ValueError):
     """A configuration variable is missing or invalid; the message names it and the fix."""
 
@@ -549,6 +569,45 @@ VARIABLES = (
         "The EventBridge bus for the bridge's events (`Media Accepted`, `Object Rejected`, `Copy Failed`; "
         "docs/events.md), best effort; the stack sets `default`; not set: no events.",
     ),
+    # -- re-uploads and deletes (versions_and_deletes.py, docs/versions-and-deletes.md) ----------
+    Variable(
+        "OVERWRITE_POLICY",
+        "overwrite_policy",
+        _choice(tuple(OverwritePolicy), OverwritePolicy),
+        "A new version of a key that has a media: `new_media` (a media of its own), `replace` (copied, "
+        "then swapped into the key's media, which keeps its hashed_id and embeds) or `skip` (recorded, "
+        "not sent). Other than `new_media` needs LEDGER_TABLE.",
+        parameters=("OverwritePolicy",),
+        default=OverwritePolicy.NEW_MEDIA.value,
+    ),
+    Variable(
+        "DELETE_POLICY",
+        "delete_policy",
+        _choice(tuple(DeletePolicy), DeletePolicy),
+        "When an object's last version is removed: `ignore`, or `archive` / `delete` the medias the "
+        "bridge made of it, after DELETE_GRACE_SECONDS (the sweeper does it). Other than `ignore` "
+        "needs LEDGER_TABLE.",
+        parameters=("DeletePolicy",),
+        default=DeletePolicy.IGNORE.value,
+    ),
+    Variable(
+        "DELETE_GRACE_SECONDS",
+        "delete_grace_seconds",
+        _integer(0, MAX_DELETE_GRACE_SECONDS),
+        "How long a removal waits before its media is archived or deleted; a new version of the key "
+        "within it cancels the delete.",
+        parameters=("DeleteGraceSeconds",),
+        default="3600",
+    ),
+    Variable(
+        "DELETE_DRY_RUN",
+        "delete_dry_run",
+        Parser(_boolean, "`true`, `false` (any case)", choices=("true", "false")),
+        "Log and publish (`Delete Skipped`) what DELETE_POLICY would archive or delete; nothing is "
+        "sent to Wistia.",
+        parameters=("DeleteDryRun",),
+        default="false",
+    ),
     Variable(
         "POWERTOOLS_SERVICE_NAME",
         None,
@@ -680,11 +739,29 @@ class BridgeConfig(NamedTuple):
     content_check: bool
     ledger_table: str | None
     event_bus_name: str | None
+    overwrite_policy: OverwritePolicy
+    delete_policy: DeletePolicy
+    delete_grace_seconds: int
+    delete_dry_run: bool
 
     @classmethod
     def from_environ(cls, env: Mapping[str, str]) -> BridgeConfig:
         """Build the configuration from the environment (docs/configuration.md lists it)."""
-        return cls(**{variable.field: variable.read(env) for variable in VARIABLES if variable.field})
+        config = cls(**{variable.field: variable.read(env) for variable in VARIABLES if variable.field})
+        check_policies_need_ledger(config.overwrite_policy, config.delete_policy, config.ledger_table)
+        return config
+
+
+def check_policies_need_ledger(
+    overwrite: OverwritePolicy, delete: DeletePolicy, ledger_table: str | None
+) -> None:
+    """Both policies decide from what the ledger knows of a key: without it they cannot work."""
+    if ledger_table:
+        return
+    if overwrite is not OverwritePolicy.NEW_MEDIA:
+        raise ConfigError(f"OVERWRITE_POLICY: {overwrite.value!r} needs LEDGER_TABLE (not set)")
+    if delete is not DeletePolicy.IGNORE:
+        raise ConfigError(f"DELETE_POLICY: {delete.value!r} needs LEDGER_TABLE (not set)")
 
 
 def configuration_table(variables: tuple[Variable, ...] = VARIABLES) -> str:

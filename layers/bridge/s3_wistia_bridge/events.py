@@ -14,9 +14,9 @@ from typing import Any
 from urllib.parse import quote_plus, unquote_plus
 
 from .failures import RECORD_TYPE
-from .models import JsonDict, MalformedEvent, S3Object, SkippedEvent, utc_timestamp
+from .models import JsonDict, MalformedEvent, RemovedObject, S3Object, SkippedEvent, utc_timestamp
 
-ParsedItem = S3Object | SkippedEvent | MalformedEvent
+ParsedItem = S3Object | RemovedObject | SkippedEvent | MalformedEvent
 
 # An on-failure record of a replayed failure can itself be wrapped again; this bounds it.
 _MAX_NESTING = 4
@@ -132,6 +132,8 @@ def _parse_s3_record(record: Any) -> ParsedItem:
     event_name = record.get("eventName")
     if not isinstance(event_name, str):
         return MalformedEvent("S3 record has no eventName", record)
+    if event_name in _S3_REMOVALS:
+        return _s3_removal(record, event_name)
     if not event_name.startswith("ObjectCreated:"):
         return SkippedEvent("not_object_created", f"event {event_name}")
     s3 = record.get("s3")
@@ -155,6 +157,8 @@ def _parse_s3_record(record: Any) -> ParsedItem:
 
 def _parse_eventbridge(event: JsonDict) -> ParsedItem:
     detail_type = event.get("detail-type")
+    if detail_type == "Object Deleted":
+        return _eventbridge_removal(event)
     if detail_type != "Object Created":
         return SkippedEvent("not_object_created", f"EventBridge {detail_type!r}")
     detail = event.get("detail")
@@ -176,6 +180,70 @@ def _parse_eventbridge(event: JsonDict) -> ParsedItem:
         event_id=event_id if isinstance(event_id, str) else None,
         source_event=event,
         encoding_known=False,
+    )
+
+
+# --- removals (DeletePolicy, versions_and_deletes.py) ------------------------------------------
+# https://docs.aws.amazon.com/AmazonS3/latest/userguide/notification-content-structure.html and
+# https://docs.aws.amazon.com/AmazonS3/latest/userguide/ev-events.html (`deletion-type`).
+_S3_REMOVALS = frozenset({"ObjectRemoved:Delete", "ObjectRemoved:DeleteMarkerCreated"})
+_DELETION_TYPES = {
+    "Permanently Deleted": "ObjectRemoved:Delete",
+    "Delete Marker Created": "ObjectRemoved:DeleteMarkerCreated",
+}
+
+
+def _s3_removal(record: JsonDict, event_name: str) -> ParsedItem:
+    """A removal record; one lacking the object is skipped exactly as before removals were read."""
+    bucket = _path(record, "s3", "bucket", "name")
+    obj = _path(record, "s3", "object")
+    region = record.get("awsRegion")
+    if not (
+        isinstance(bucket, str) and bucket and isinstance(obj, dict) and isinstance(region, str) and region
+    ):
+        return SkippedEvent("not_object_created", f"event {event_name}")
+    raw_key = obj.get("key")
+    try:
+        key = decode_key(raw_key) if isinstance(raw_key, str) and raw_key else None
+    except UnicodeDecodeError:
+        key = None
+    if key is None:
+        return SkippedEvent("not_object_created", f"event {event_name}")
+    return RemovedObject(
+        bucket=bucket,
+        key=key,
+        region=region,
+        event_name=event_name,
+        version_id=_optional_text(obj.get("versionId")),
+        sequencer=_optional_text(obj.get("sequencer")),
+        source_event={"Records": [record]},
+    )
+
+
+def _eventbridge_removal(event: JsonDict) -> ParsedItem:
+    detail = event.get("detail")
+    bucket = _path(detail, "bucket", "name")
+    raw_key = _path(detail, "object", "key")
+    region = event.get("region")
+    event_name = _DELETION_TYPES.get(str(_path(detail, "deletion-type")), "ObjectRemoved:Delete")
+    if not (isinstance(bucket, str) and bucket and isinstance(raw_key, str) and raw_key):
+        return SkippedEvent("not_object_created", f"EventBridge {'Object Deleted'!r}")
+    if not isinstance(region, str) or not region:
+        return SkippedEvent("not_object_created", f"EventBridge {'Object Deleted'!r}")
+    try:
+        key = decode_key(raw_key)
+    except UnicodeDecodeError:
+        key = raw_key
+    return RemovedObject(
+        bucket=bucket,
+        key=key,
+        region=region,
+        event_name=event_name,
+        version_id=_optional_text(_path(detail, "object", "version-id")),
+        sequencer=_optional_text(_path(detail, "object", "sequencer")),
+        eventbridge=True,
+        raw_key=raw_key if raw_key != key else None,
+        source_event=event,
     )
 
 

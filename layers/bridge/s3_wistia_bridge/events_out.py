@@ -29,6 +29,16 @@ class DetailType(StrEnum):
     MEDIA_FAILED = "Media Failed"
     OBJECT_REJECTED = "Object Rejected"
     COPY_FAILED = "Copy Failed"
+    # Re-uploads and deletes (versions_and_deletes.py, docs/versions-and-deletes.md).
+    VERSION_SKIPPED = "Version Skipped"
+    MEDIA_SWAPPED = "Media Swapped"
+    REPLACE_FELL_BACK = "Replace Fell Back"
+    DELETE_SCHEDULED = "Delete Scheduled"
+    DELETE_CANCELLED = "Delete Cancelled"
+    DELETE_SKIPPED = "Delete Skipped"  # DeleteDryRun: what would have been deleted or archived
+    DELETE_FAILED = "Delete Failed"
+    MEDIA_DELETED = "Media Deleted"
+    MEDIA_ARCHIVED = "Media Archived"
 
 
 def event_detail(**fields: Any) -> JsonDict:

@@ -14,12 +14,19 @@ Keys (the table is `LEDGER_TABLE`; docs/lifecycle.md has its CloudFormation):
   name (sparse: only items that became a media);
 - GSI `open-by-age`, partition `open_status` (S), sort `accepted_at` (S): set while the media is
   `accepted`, `queued` or `processing`, removed once it is final, so the sweeper reads only what
-  is still open, oldest first, one query per open status.
+  is still open, oldest first, one query per open status;
+- GSI `pending-deletes`, partition `delete_pending` (S, always `pending`), sort `delete_due_at` (S):
+  set while a delete (DeletePolicy) waits for its grace period, removed once it is done or
+  cancelled, so the sweeper reads only what is due (versions_and_deletes.py).
 
 Other attributes: bucket, key, region, version, version_id, etag, size, sequencer, generation,
 status, status_rank, status_at, `<status>_at` for each status reached, attempts, reason, message,
 project, name, media_url, replaces / replaced_by (hashed ids), event_at (time of the last Wistia
 observation applied), name_at, seen (the webhook event uuids handled, a string set).
+Re-uploads and deletes (docs/versions-and-deletes.md): kept_media (skipped: the media the key
+keeps), swap_target, swap_lease_until, swapped_into, swap_job_id, swapped_at, replace_fell_back_at,
+replace_fell_back_from, delete_pending, delete_due_at, delete_requested_at, delete_cancelled_at,
+delete_dry_run_at, archived_at, deleted_by, delete_failed_reason, delete_failed_at.
 
 Writes are conditional, so the table itself keeps the rules: an outcome is written only over an
 item that holds no media (a duplicate never clobbers a status); an observation is applied only when
@@ -47,6 +54,9 @@ if TYPE_CHECKING:
 
 BY_HASHED_ID = "by-hashed-id"
 OPEN_BY_AGE = "open-by-age"
+PENDING_DELETES = "pending-deletes"
+# The partition value of every pending delete (the index's only partition: a sparse queue by due time).
+DELETE_PENDING = "pending"
 _SERIALIZER = TypeSerializer()
 _DESERIALIZER = TypeDeserializer()
 _NO_MEDIA = "attribute_not_exists(pk) OR status_rank < :zero"
@@ -72,6 +82,18 @@ class Entry(NamedTuple):
 
     def get(self, name: str) -> Any:
         return self.item.get(name)
+
+    @property
+    def version(self) -> str:
+        """The object version this entry is about (ledger_version)."""
+        return str(self.item.get("version") or self.sk.rsplit("#", 1)[0])
+
+    @property
+    def embed_hashed_id(self) -> str | None:
+        """The media embeds show for this version: the existing media it was swapped into
+        (OverwritePolicy=replace), else its own."""
+        value = self.item.get("swapped_into")
+        return str(value) if value else self.hashed_id
 
     def current(self) -> Current:
         return Current(
@@ -227,6 +249,106 @@ class Ledger:
         if start:
             query["ExclusiveStartKey"] = start
         return query
+
+    # -- re-uploads and deletes (versions_and_deletes.py) ---------------------------------------
+
+    def record_skipped(self, obj: S3Object, kept: str, message: str, now: str | None = None) -> bool:
+        """OverwritePolicy=skip: this version is recorded, not sent; `kept` is the key's media."""
+        outcome = Outcome(MediaStatus.SKIPPED, reason="already_in_wistia", message=message)
+        if not self.record(obj, outcome, now):
+            return False
+        return self._update(ledger_key(obj, 1), {"kept_media": kept}, "attribute_exists(pk)")
+
+    def claim_swap(self, entry: Entry, target: str, now: str, lease_until: str) -> bool:
+        """Take the swap of this version into `target`; False when it is done, fell back, or another
+        invocation holds an unexpired claim (a crash releases it when the lease ends)."""
+        return self._update(
+            {"pk": entry.pk, "sk": entry.sk},
+            {"swap_target": target, "swap_lease_until": lease_until},
+            "attribute_exists(pk) AND attribute_not_exists(swapped_at) "
+            "AND attribute_not_exists(replace_fell_back_at) "
+            "AND (attribute_not_exists(swap_lease_until) OR swap_lease_until < :now)",
+            values={":now": now},
+        )
+
+    def swapped(self, entry: Entry, target: str, job_id: str | None, now: str) -> bool:
+        fields = {"swapped_into": target, "swap_job_id": job_id, "swapped_at": now}
+        return self._update(
+            {"pk": entry.pk, "sk": entry.sk},
+            fields,
+            "attribute_exists(pk) AND attribute_not_exists(swapped_at)",
+            remove=("swap_lease_until",),
+        )
+
+    def release_swap(self, entry: Entry, now: str) -> bool:
+        """A swap that failed: the next try need not wait for the lease."""
+        return self._update(
+            {"pk": entry.pk, "sk": entry.sk},
+            {"swap_failed_at": now},
+            "attribute_exists(pk)",
+            remove=("swap_lease_until",),
+        )
+
+    def replace_fell_back(self, entry: Entry, target: str, now: str) -> bool:
+        """The media to swap into is gone: this version's own media stands on its own."""
+        return self._update(
+            {"pk": entry.pk, "sk": entry.sk},
+            {"replace_fell_back_at": now, "replace_fell_back_from": target},
+            "attribute_exists(pk) AND attribute_not_exists(swapped_at) "
+            "AND attribute_not_exists(replace_fell_back_at)",
+            remove=("swap_lease_until",),
+        )
+
+    def mark_delete(self, entry: Entry, due: str, now: str) -> bool:
+        """A pending delete of this entry's media, due at `due`; False when one is pending already
+        or the media is deleted."""
+        return self._update(
+            {"pk": entry.pk, "sk": entry.sk},
+            {"delete_pending": DELETE_PENDING, "delete_due_at": due, "delete_requested_at": now},
+            "attribute_exists(pk) AND attribute_not_exists(delete_pending) AND status_rank < :deleted",
+            values={":deleted": MediaStatus.DELETED.rank},
+        )
+
+    def end_delete(self, entry: Entry, fields: dict[str, Any], status: MediaStatus | None = None) -> bool:
+        """End a pending delete (done, cancelled, dry run, refused) with `fields` noting how; with
+        `status` (deleted) the media's status too. False when it was no longer pending."""
+        sets = dict(fields)
+        remove: tuple[str, ...] = ("delete_pending", "delete_due_at")
+        if status is not None:
+            sets |= _status_fields(status, str(fields.get("deleted_at") or utc_timestamp()))
+            remove += ("open_status",)
+        return self._update(
+            {"pk": entry.pk, "sk": entry.sk}, sets, "attribute_exists(delete_pending)", remove=remove
+        )
+
+    def pending_deletes(self, due_by: str, limit: int) -> Iterator[Entry]:
+        """Pending deletes due by `due_by`, the earliest first, at most `limit`."""
+        start: dict[str, Any] | None = None
+        left = limit
+        while left > 0:
+            query: dict[str, Any] = {
+                "TableName": self._table,
+                "IndexName": PENDING_DELETES,
+                "KeyConditionExpression": "delete_pending = :pending AND delete_due_at <= :due",
+                "ExpressionAttributeValues": {":pending": {"S": DELETE_PENDING}, ":due": {"S": due_by}},
+                "Limit": left,
+            }
+            if start:
+                query["ExclusiveStartKey"] = start
+            page = self._call("query", **query)
+            for item in page.get("Items", []):
+                left -= 1
+                yield _entry(item)
+            start = page.get("LastEvaluatedKey")
+            if not start:
+                return
+
+    def entry(self, pk: str, sk: str) -> Entry | None:
+        """One item as it is now (a GSI read is eventually consistent)."""
+        item = self._call(
+            "get_item", TableName=self._table, Key={"pk": {"S": pk}, "sk": {"S": sk}}, ConsistentRead=True
+        ).get("Item")
+        return _entry(item) if item else None
 
     # -- writes ---------------------------------------------------------------------------------
 

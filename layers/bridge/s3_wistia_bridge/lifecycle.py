@@ -6,6 +6,7 @@ Statuses (the ledger's `status`):
         │          │           │    └──▶ failed ─(replay)─▶ a new media, `replaces` the failed one
         └──────────┴───────────┴──────▶ deleted
     rejected, copy_failed: the object never became a media (the allowlist said no; Wistia refused the copy)
+    skipped: a later version of a key that has a media, not sent (OverwritePolicy=skip)
 
 Each status has a rank; an observation (a webhook event, or a Show Media answer of the sweeper)
 moves a media only to a higher rank, so a late `media.processing` can never undo `media.ready`, and
@@ -35,6 +36,7 @@ class MediaStatus(StrEnum):
 
     REJECTED = ("rejected", -1)  # never sent: a rejection (validation.Reason)
     COPY_FAILED = ("copy_failed", -1)  # sent, refused for good: a failure record (reasons.FailureReason)
+    SKIPPED = ("skipped", -1)  # OverwritePolicy=skip: a later version of a key already in Wistia, not sent
     ACCEPTED = ("accepted", 0)  # Wistia accepted the copy and named the media (hashed_id)
     QUEUED = ("queued", 1)
     PROCESSING = ("processing", 2)

@@ -76,6 +76,43 @@ class SkippedEvent(NamedTuple):
     detail: str
 
 
+@dataclass(frozen=True)
+class RemovedObject:
+    """A removal S3 announced: `ObjectRemoved:Delete` (a version, or an unversioned object, is gone
+    for good), `ObjectRemoved:DeleteMarkerCreated`, or EventBridge `Object Deleted`. Whether the
+    object itself is gone is asked of S3 (HeadObject of the key), not read from the event: removing
+    one non-current version leaves the object in place (versions_and_deletes.py)."""
+
+    bucket: str
+    key: str
+    region: str
+    event_name: str  # ObjectRemoved:Delete | ObjectRemoved:DeleteMarkerCreated
+    version_id: str | None = None
+    sequencer: str | None = None
+    eventbridge: bool = False
+    # The key exactly as an EventBridge event carried it, when decoding changes it (see S3Object).
+    raw_key: str | None = None
+    source_event: JsonDict = field(default_factory=dict, compare=False, repr=False)
+
+    @property
+    def uri(self) -> str:
+        return f"s3://{self.bucket}/{self.key}"
+
+    @property
+    def delete_marker(self) -> bool:
+        return self.event_name.endswith("DeleteMarkerCreated")
+
+    def key_candidates(self) -> tuple[str, ...]:
+        """The keys the event may mean: the raw one first (see S3Object.key_candidates)."""
+        return (self.key,) if self.raw_key is None or self.raw_key == self.key else (self.raw_key, self.key)
+
+    def skipped(self) -> SkippedEvent:
+        """What the bridge does with it under DeletePolicy=ignore: skip it, as it always did."""
+        if self.eventbridge:
+            return SkippedEvent("not_object_created", f"EventBridge {'Object Deleted'!r}")
+        return SkippedEvent("not_object_created", f"event {self.event_name}")
+
+
 class MalformedEvent(NamedTuple):
     """Input the bridge cannot understand; it becomes a failure record, never a silent drop."""
 

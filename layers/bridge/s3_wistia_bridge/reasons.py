@@ -121,7 +121,19 @@ class FailureReason(StrEnum):
         "Nothing: S3 Batch Operations retries the task. For a faster backfill raise "
         "`BACKFILL_RATE_PER_MINUTE`, leaving live uploads their share of Wistia's limit.",
     )
-    # --- unknown: Lambda gave up without the bridge's own reason ---------------------------------
+    LEDGER_UNAVAILABLE = (
+        "ledger_unavailable",
+        ReasonClass.TRANSIENT,
+        "the ledger could not be read or written where a policy depends on it (OverwritePolicy, "
+        "DeletePolicy): a skip, a swap or a delete cannot be decided without it",
+        "Nothing: it is retried; if it persists check the ledger table (throttling, permissions).",
+    )
+    SWAP_NOT_READY = (
+        "swap_not_ready",
+        ReasonClass.TRANSIENT,
+        "Wistia answered that the new version's media cannot be swapped in yet (still processing)",
+        "Nothing: it is retried; the retry finds the copy done and only swaps.",
+    )
     MEDIA_NOT_YET_COPIED = (
         "media_not_yet_copied",
         ReasonClass.TRANSIENT,
@@ -135,6 +147,7 @@ class FailureReason(StrEnum):
         "the video waits for its sidecar (`SidecarWaitSeconds`) before it is sent",
         "Nothing: after the wait the video is sent with what is known.",
     )
+    # --- unknown: Lambda gave up without the bridge's own reason ---------------------------------
     RETRIES_EXHAUSTED = (
         "retries_exhausted",
         ReasonClass.UNKNOWN,

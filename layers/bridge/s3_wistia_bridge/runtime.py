@@ -12,7 +12,7 @@ from aws_lambda_powertools.utilities.idempotency import DynamoDBPersistenceLayer
 
 from .aws import AwsClients
 from .bridge import Bridge, Invocation
-from .config import BridgeConfig, ProjectRouting
+from .config import BridgeConfig, DeletePolicy, OverwritePolicy, ProjectRouting
 from .deadline import Deadline
 from .delivery import QUEUE_MAX_SLEEP_SECONDS, SqsRetryQueue, receive_count, retry_delay
 from .errors import TransientFailure
@@ -28,6 +28,7 @@ from .wistia_token import SecretsManagerToken
 
 if TYPE_CHECKING:
     from .recorder import Recorder
+    from .versions import KeyPolicies
 
 
 def build_bridge(
@@ -63,15 +64,49 @@ def build_bridge(
             config.idempotency_ttl_seconds,
             SentJournal(aws.dynamodb, config.idempotency_table, config.idempotency_ttl_seconds),
         )
+    objects = S3Objects(aws)  # its client is made on first use: EventBridge keys, opt-in modes
     return Bridge(
         config,
         copier,
         SqsFailureQueue(config.failure_queue_url, aws),
         idempotency=idempotency,
-        objects=S3Objects(aws),  # its client is made on first use: EventBridge keys, opt-in modes
+        objects=objects,
         retries=SqsRetryQueue(aws),
         recorder=_recorder(config, aws),
         folders=_folders(config, tokens),
+        policies=_key_policies(config, aws, tokens, objects),
+    )
+
+
+def _key_policies(
+    config: BridgeConfig, aws: AwsClients, tokens: SecretsManagerToken, objects: S3Objects
+) -> KeyPolicies | None:
+    """OverwritePolicy and DeletePolicy (versions.py), only when either is not the default."""
+    if config.overwrite_policy is OverwritePolicy.NEW_MEDIA and config.delete_policy is DeletePolicy.IGNORE:
+        return None
+    from .events_out import EventPublisher, NoEvents  # noqa: PLC0415
+    from .ledger import Ledger  # noqa: PLC0415
+    from .tracker import now_utc  # noqa: PLC0415
+    from .versions import EventSink, KeyPolicies  # noqa: PLC0415
+    from .wistia_media import WistiaMedia  # noqa: PLC0415
+
+    events: EventSink = EventPublisher(config.event_bus_name, aws) if config.event_bus_name else NoEvents()
+    media = WistiaMedia(
+        config.api_url,
+        tokens,
+        connect_timeout=config.connect_timeout_seconds,
+        read_timeout=config.read_timeout_seconds,
+    )
+    ledger = Ledger(aws.dynamodb, str(config.ledger_table))
+    return KeyPolicies(
+        config.overwrite_policy,
+        config.delete_policy,
+        config.delete_grace_seconds,
+        ledger=ledger,
+        events=events,
+        media=media,
+        objects=objects,
+        clock=now_utc,
     )
 
 

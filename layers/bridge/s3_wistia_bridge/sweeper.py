@@ -17,6 +17,7 @@ from collections.abc import Callable
 from datetime import datetime, timedelta
 from typing import Protocol
 
+from .deletes import DeleteSweep
 from .ledger import Entry, Ledger
 from .lifecycle import Change, Observation
 from .media_status import Reply, Shown
@@ -72,6 +73,7 @@ class Sweeper:
         *,
         clock: Callable[[], datetime] = now_utc,
         pacer: Callable[[], Pacer] | None = None,
+        deletes: DeleteSweep | None = None,
     ) -> None:
         self._config = config
         self._ledger = ledger
@@ -79,13 +81,14 @@ class Sweeper:
         self._reader = reader
         self._clock = clock
         self._pacer = pacer or (lambda: Pacer(config.sweep_requests_per_second, config.sweep_max_requests))
+        self._deletes = deletes
 
     def run(self, remaining: Callable[[], float], now: datetime | None = None) -> JsonDict:
         """One sweep; `remaining`: the invocation's seconds left; `now`: the sweep's time (default:
         the clock's). Returns what it did."""
-        if self._config.status_tracking is StatusTracking.OFF:
-            return {"tracking": StatusTracking.OFF.value}
         now = now or self._clock()
+        if self._config.status_tracking is StatusTracking.OFF:
+            return {"tracking": StatusTracking.OFF.value, **self._due_deletes(self._pacer(), remaining, now)}
         cutoff = utc_timestamp(now - timedelta(minutes=self._config.sweep_after_minutes))
         deadline = utc_timestamp(now - timedelta(minutes=self._config.ready_deadline_minutes))
         pacer = self._pacer()
@@ -105,7 +108,16 @@ class Sweeper:
         for name, value in counts.items():
             count(f"Swept{name.title().replace('_', '')}", value)
         logger.info("sweep done", **report)
-        return report
+        return report | self._due_deletes(pacer, remaining, now)
+
+    def _due_deletes(self, pacer: Pacer, remaining: Callable[[], float], now: datetime) -> JsonDict:
+        """DeletePolicy: the due deletes, after the statuses, in what is left of the run's requests."""
+        if self._deletes is None:
+            return {}
+        report = self._deletes.run(pacer, remaining, now, self._config.sweep_max_requests)
+        if report:
+            logger.info("deletes done", **report)
+        return {"deletes": report} if report else {}
 
     def _one(self, entry: Entry, shown: Shown, now: datetime, deadline: str) -> str:
         """What one answer did: the new status, `unchanged`, `stuck` or `error`."""

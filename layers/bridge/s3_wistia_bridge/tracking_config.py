@@ -14,6 +14,7 @@ from typing import NamedTuple
 from .config import (
     VARIABLES,
     ConfigError,
+    DeletePolicy,
     Parser,
     Variable,
     _choice,
@@ -141,6 +142,13 @@ TRACKING_VARIABLES = (
         "The EventBridge bus for `Media Ready` and `Media Failed` (docs/events.md); the stack sets "
         "`default`; not set: no events.",
     ),
+    # -- re-uploads and deletes (versions_and_deletes.py) -----------------------------------------
+    _ingest(
+        "DELETE_POLICY",
+        "Sweeper: `archive` or `delete` the medias whose delete is due (docs/versions-and-deletes.md), "
+        "sharing SWEEP_MAX_REQUESTS and SWEEP_REQUESTS_PER_SECOND; `ignore`: none.",
+    ),
+    _ingest("DELETE_DRY_RUN", "Sweeper: log and publish what it would archive or delete, send nothing."),
 )
 
 TRACKING_ENVIRONMENT = tuple(variable.name for variable in TRACKING_VARIABLES)
@@ -159,6 +167,8 @@ class TrackingConfig(NamedTuple):
     sweep_requests_per_second: float
     source_disposition: SourceDisposition
     event_bus_name: str | None
+    delete_policy: DeletePolicy
+    delete_dry_run: bool
 
     @classmethod
     def from_environ(cls, env: Mapping[str, str]) -> TrackingConfig:

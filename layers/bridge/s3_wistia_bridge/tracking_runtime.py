@@ -10,7 +10,8 @@ from aws_lambda_powertools.utilities.parameters import SecretsProvider
 from aws_lambda_powertools.utilities.parameters.exceptions import GetParameterError
 
 from .aws import AwsClients
-from .config import ConfigError
+from .config import ConfigError, DeletePolicy
+from .deletes import DeleteSweep
 from .errors import TransientFailure
 from .events_out import EventPublisher, NoEvents
 from .failure_queue import SqsFailureQueue
@@ -23,6 +24,7 @@ from .sweeper import Sweeper
 from .tracker import Tracker
 from .tracking_config import StatusTracking, TrackingConfig
 from .webhook_receiver import WebhookReceiver
+from .wistia_media import WistiaMedia
 from .wistia_token import SecretsManagerToken, secret_error_code
 
 SECRET_CACHE_SECONDS = 300
@@ -81,15 +83,37 @@ def build_webhook(env: Mapping[str, str], session: boto3.session.Session | None 
 def build_sweeper(env: Mapping[str, str], session: boto3.session.Session | None = None) -> Sweeper:
     config = TrackingConfig.from_environ(env)
     aws = AwsClients(session)
-    if config.status_tracking is StatusTracking.OFF:
+    if config.status_tracking is StatusTracking.OFF and config.delete_policy is DeletePolicy.IGNORE:
         secret_id = config.secret_id or ""
     else:
         secret_id = config.require(
-            "secret_id", "WISTIA_SECRET_ID", "by the sweeper unless STATUS_TRACKING=off"
+            "secret_id",
+            "WISTIA_SECRET_ID",
+            "by the sweeper unless STATUS_TRACKING=off and DELETE_POLICY=ignore",
         )
     tokens = SecretsManagerToken(secret_id, SECRET_CACHE_SECONDS, client=aws.secrets_manager)
     reader = MediaStatusReader(config.api_url, tokens)
-    return Sweeper(config, Ledger(aws.dynamodb, config.ledger_table), _tracker(config, aws), reader)
+    ledger = Ledger(aws.dynamodb, config.ledger_table)
+    return Sweeper(
+        config, ledger, _tracker(config, aws), reader, deletes=_deletes(config, aws, ledger, tokens)
+    )
+
+
+def _deletes(
+    config: TrackingConfig, aws: AwsClients, ledger: Ledger, tokens: SecretsManagerToken
+) -> DeleteSweep | None:
+    if config.delete_policy is DeletePolicy.IGNORE:
+        return None
+    events: EventSink = EventPublisher(config.event_bus_name, aws) if config.event_bus_name else NoEvents()
+    media = WistiaMedia(config.api_url, tokens)
+    return DeleteSweep(
+        config.delete_policy,
+        config.delete_dry_run,
+        ledger=ledger,
+        media=media,
+        objects=S3Objects(aws),
+        events=events,
+    )
 
 
 __all__ = ["ConfigError", "WebhookSecret", "build_sweeper", "build_webhook", "parse_webhook_secret"]

@@ -26,6 +26,9 @@ from .wistia import USER_AGENT, error_text, retry_after_seconds
 from .wistia import _session as keep_alive_session
 from .wistia_token import TokenSource
 
+# Wistia's limit of hashed ids per archive call.
+ARCHIVE_BATCH = 100
+
 
 class Reply(StrEnum):
     OK = "ok"  # 2xx: `body` holds the JSON answer (None for an empty one)
@@ -99,6 +102,28 @@ class WistiaMedia:
     def show(self, hashed_id: str) -> Answer:
         """`GET /modern/medias/{id}` (https://docs.wistia.com/reference/get_medias-mediahashedid)."""
         return self.call("GET", f"/medias/{_segment(hashed_id)}")
+
+    # -- re-uploads and deletes (versions_and_deletes.py) ---------------------------------------
+
+    def swap(self, original: str, replacement: str) -> Answer:
+        """`PUT /modern/medias/{original}/swap` with `replacement_media_id`: a background job puts the
+        replacement's file in the original's place; the original keeps its hashed_id and embeds
+        (https://docs.wistia.com/reference, "swap")."""
+        return self.call(
+            "PUT", f"/medias/{_segment(original)}/swap", json={"replacement_media_id": replacement}
+        )
+
+    def delete(self, hashed_id: str) -> Answer:
+        """`DELETE /modern/medias/{id}`: treated as permanent (Wistia's documents disagree on
+        whether it can be undone)."""
+        return self.call("DELETE", f"/medias/{_segment(hashed_id)}")
+
+    def archive(self, hashed_ids: list[str]) -> Answer:
+        """`PUT /modern/medias/archive` with at most ARCHIVE_BATCH hashed ids; 403: the plan has no
+        archiving."""
+        if not 0 < len(hashed_ids) <= ARCHIVE_BATCH:
+            raise ValueError(f"archive takes 1..{ARCHIVE_BATCH} hashed ids, not {len(hashed_ids)}")
+        return self.call("PUT", "/medias/archive", json={"hashed_ids": hashed_ids})
 
     # ------------------------------------------------------------ folders (PROJECT_ROUTING=folders)
     # https://docs.wistia.com/reference/get_folders, https://docs.wistia.com/reference/post_folders
