@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urlsplit
 
-from . import account_api, contract, data_api
+from . import account_api, captions_api, contract, data_api, folders_api, library_api, media_edits
 from .contract import ApiError, Upload
 from .faults import FaultRule
 from .messages import Drop, Exchange, Outcome, Request, Response, Stall, error, fault_response
@@ -28,6 +28,14 @@ class _Call:
     upload: Upload | None
     token: str | None
     problem: ApiError | None  # why the parameters could not be read, answered after auth
+
+
+# The library endpoints (library_api.py), in the order their paths are tried.
+LIBRARY = library_api.Router(
+    [*media_edits.ROUTES, *captions_api.ROUTES, *folders_api.ROUTES, *media_edits.LEGACY_ROUTES]
+)
+# The real work of a faultable call: its answer and the hashed_id of the media it created.
+Work = Callable[[], tuple[Response, str | None]]
 
 
 def _redacted(fields: dict[str, str]) -> dict[str, str]:
@@ -48,15 +56,15 @@ class Api:
         def answered(status: int) -> None:
             self._state.update(record, status=status)
 
-        routed = self._route(request.method, call, target.query)
-        if routed is not None:
+        routed = self._route(request, call, target.query)
+        if isinstance(routed, Response):
             return Exchange(routed, answered)
         limited = self._uploads.rate_limited(call.token)
         if limited is not None:
             return Exchange(limited, answered)
         if not self._delay():
             return Exchange(Drop(), answered)
-        return Exchange(self._upload(call, record), answered)
+        return Exchange(self._work(request.method, call, record, routed), answered)
 
     def _receive(self, request: Request, path: str, query_text: str) -> tuple[_Call, dict[str, Any]]:
         problem: ApiError | None = None
@@ -81,31 +89,45 @@ class Api:
         )
         return _Call(path, {**query, **form}, upload, token, problem), record
 
-    def _route(self, method: str, call: _Call, query_text: str) -> Response | None:
-        """The answer of anything but an upload call; None for an upload call."""
+    def _route(self, request: Request, call: _Call, query_text: str) -> Response | Work:
+        """The answer of a read that is never faulted, or the work of a faultable call."""
+        method = request.method
         read = data_api.answer(self._state, method, call.path, query_text, call.token)
         if read is None:
             read = account_api.answer(self._state, method, call.path, call.token)
         if read is not None:
             return read
-        if call.path not in (S3_COPY_PATH, UPLOAD_PATH):
-            return error(404, "not_found", f"no endpoint {call.path}")
-        if method != "POST":
-            return error(405, "method_not_allowed", "use POST", (("Allow", "POST"),))
-        return None
+        if call.path in (S3_COPY_PATH, UPLOAD_PATH):
+            if method != "POST":
+                return error(405, "method_not_allowed", "use POST", (("Allow", "POST"),))
+            return lambda: self._uploads.process(
+                call.path, call.params, call.upload, call.token, call.problem
+            )
+        return self._library(request, call, query_text)
 
-    def _upload(self, call: _Call, record: dict[str, Any]) -> Outcome:
-        fault, rule_index = self._state.choose_fault(call.path, call.params)
+    def _library(self, request: Request, call: _Call, query_text: str) -> Response | Work:
+        found = LIBRARY.find(request.method, call.path)
+        if found is None:
+            return error(404, "not_found", f"no endpoint {call.path}")
+        if isinstance(found, list):
+            allow = ", ".join(dict.fromkeys(found))
+            return error(405, "method_not_allowed", f"use {allow}", (("Allow", allow),))
+        route, ids = found
+        library_call = library_api.Call(
+            request.method, ids, route.legacy, query_text, request.content_type, request.body, request.accept
+        )
+        return lambda: (library_api.process(self._state, route, library_call, call.token), None)
+
+    def _work(self, method: str, call: _Call, record: dict[str, Any], work: Work) -> Outcome:
+        fault, rule_index = self._state.choose_fault(call.path, call.params, method)
         if fault is None:
-            return self._process(call, record)
+            return self._process(record, work)
         self._state.update(record, fault=fault.label, rule=rule_index)
-        processed = self._process(call, record) if fault.after_processing else None
+        processed = self._process(record, work) if fault.after_processing else None
         return self._faulted(fault, processed)
 
-    def _process(self, call: _Call, record: dict[str, Any]) -> Response:
-        response, hashed_id = self._uploads.process(
-            call.path, call.params, call.upload, call.token, call.problem
-        )
+    def _process(self, record: dict[str, Any], work: Work) -> Response:
+        response, hashed_id = work()
         self._state.update(record, hashed_id=hashed_id)
         return response
 

@@ -6,6 +6,7 @@ Sources: Wistia's public docs for the Upload API and the S3 Copy endpoint; anyth
 
 from __future__ import annotations
 
+import hashlib
 import re
 from dataclasses import dataclass
 from email import policy
@@ -41,11 +42,12 @@ class ApiError(Exception):
 
 @dataclass(frozen=True)
 class Upload:
-    """The `file` part of a multipart upload (its bytes are counted, not kept)."""
+    """The `file` part of a multipart upload (its bytes are counted and hashed, not kept)."""
 
     filename: str | None
     content_type: str
     size: int
+    sha256: str = ""
 
 
 @dataclass(frozen=True)
@@ -103,7 +105,8 @@ def _parse_multipart(content_type: str, body: bytes) -> tuple[dict[str, str], Up
         if not isinstance(name, str) or not isinstance(payload, bytes):
             raise ApiError(400, "invalid_request", "a multipart part has no name")
         if name == "file":
-            upload = Upload(part.get_filename(), part.get_content_type(), len(payload))
+            digest = hashlib.sha256(payload).hexdigest()
+            upload = Upload(part.get_filename(), part.get_content_type(), len(payload), digest)
         else:
             try:
                 fields[name] = payload.decode("utf-8")

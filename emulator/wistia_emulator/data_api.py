@@ -92,7 +92,9 @@ def modern_media(media: Media) -> Media:
     """A media as the modern API shows it, from the emulator's record of it.
 
     Omitted, as the spec allows: `section` (not in one), `subfolder` (not in one; the schema has
-    no null for it), `assets`, `embedCode` (deprecated) and `cursor` (no cursor pagination).
+    no null for it), `embedCode` (deprecated) and `cursor` (no cursor pagination). `assets` holds
+    the OriginalFile, with the size of what the media is made of now (a swap changes it), when the
+    emulator knows that size.
     """
     project = media["project"]
     folder = {"hashedId": project["hashed_id"]}
@@ -103,7 +105,7 @@ def modern_media(media: Media) -> Media:
         "hashed_id": media["hashed_id"],
         "name": media["name"],
         "type": media["type"],
-        "archived": False,
+        "archived": media.get("archived", False),
         "created": media["created"],
         "updated": media["updated"],
         "duration": media["duration"],
@@ -112,8 +114,24 @@ def modern_media(media: Media) -> Media:
         "status": media["status"],
         "thumbnail": media["thumbnail"],
         "folder": folder,
-        "tags": [],
+        "tags": [{"name": name} for name in media.get("tags", [])],
+        **_assets(media),
     }
+
+
+def _assets(media: Media) -> Media:
+    size = media.get("content", {}).get("bytes")
+    if size is None:
+        return {}
+    original = {
+        "url": f"https://embed-ssl.wistia.com/deliveries/{media['hashed_id']}.bin",
+        "width": None,
+        "height": None,
+        "file_size": size,
+        "content_type": media["source"].get("content_type") or "video/mp4",
+        "type": "OriginalFile",
+    }
+    return {"assets": [original]}
 
 
 def _legacy_list(state: EmulatorState, query_text: str) -> Response:
@@ -135,7 +153,7 @@ def _modern_list(state: EmulatorState, query_text: str) -> list[Media]:
     query = _parsed(query_text, _LIST_PARAMS)
     page = _whole(query, "page", 1, None)
     per_page = _whole(query, "per_page", DEFAULT_PER_PAGE, MAX_PER_PAGE)
-    medias = [modern_media(media) for media in state.medias()]
+    medias = [modern_media(media) for media in state.media_views()]
     found = [media for media in medias if _matches(media, query)]
     found.sort(key=_SORT_KEYS[_last(query, "sort_by", "position")])
     if _last(query, "sort_direction", "1") == "0":
@@ -146,7 +164,7 @@ def _modern_list(state: EmulatorState, query_text: str) -> list[Media]:
 
 def _modern_show(state: EmulatorState, hashed_id: str, query_text: str) -> Response:
     _parsed(query_text, _SHOW_PARAMS)
-    for media in state.medias():
+    for media in state.media_views():
         if media["hashed_id"] == hashed_id:
             return json_response(200, modern_media(media))
     return _flat_error(404, f"Media with ID '{hashed_id}' not found.")

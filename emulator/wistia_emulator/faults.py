@@ -36,6 +36,13 @@ def _optional(test: Callable[[Any], bool]) -> Callable[[Any], bool]:
     return lambda value: value is None or test(value)
 
 
+def _compiled(pattern: str, name: str) -> re.Pattern[str]:
+    try:
+        return re.compile(pattern)
+    except re.error as exc:
+        raise ValueError(f"{name} is not a valid regex: {exc}") from None
+
+
 def _is_str(value: object) -> bool:
     return isinstance(value, str)
 
@@ -68,6 +75,8 @@ _RULE_CHECKS: tuple[tuple[str, Callable[[Any], bool], str], ...] = (
     ("regex", _is_bool, "regex must be a boolean"),
     ("fields", _is_field_names, "fields must be a list of parameter names"),
     ("path", _optional(_is_str), "path must be a string or null"),
+    ("method", _optional(_is_str), "method must be a string (GET, PUT, POST, DELETE...) or null"),
+    ("path_pattern", _optional(_is_str), "path_pattern must be a regex string or null"),
     ("times", _optional(_is_whole), "times must be >= 0 or null"),
     ("after_processing", _is_bool, "after_processing must be a boolean"),
     # Retry-After is delta-seconds or an HTTP date (RFC 9110): never fractional.
@@ -90,6 +99,8 @@ class FaultRule:
     "timeout" (answer only after `timeout_seconds`). `after_processing=True` runs the real request
     first (the media is created), then applies the action. `match` is a substring (a regex with
     `regex=True`) searched in the request parameters named by `fields`; None matches every request.
+    `path` is an exact request path; `path_pattern` a regex the whole path must match (e.g.
+    "/modern/medias/[^/]+/swap"); `method` an HTTP method (None: any).
     `times=None` applies forever; `applied` counts how often the rule fired.
     """
 
@@ -98,6 +109,8 @@ class FaultRule:
     regex: bool = False
     fields: tuple[str, ...] = DEFAULT_MATCH_FIELDS
     path: str | None = None
+    method: str | None = None
+    path_pattern: str | None = None
     times: int | None = None
     after_processing: bool = False
     retry_after: int | None = None
@@ -107,6 +120,7 @@ class FaultRule:
     timeout_seconds: float | None = None
     applied: int = 0
     _pattern: re.Pattern[str] | None = field(default=None, init=False, repr=False, compare=False)
+    _path_pattern: re.Pattern[str] | None = field(default=None, init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
         if isinstance(self.action, str) and self.action in _AFTER_PROCESSING_ALIASES:
@@ -120,10 +134,11 @@ class FaultRule:
         for name, acceptable, message in _RULE_CHECKS:
             _check(acceptable(getattr(self, name)), message)
         if self.regex and self.match is not None:
-            try:
-                self._pattern = re.compile(self.match)
-            except re.error as exc:
-                raise ValueError(f"match is not a valid regex: {exc}") from None
+            self._pattern = _compiled(self.match, "match")
+        if self.path_pattern is not None:
+            self._path_pattern = _compiled(self.path_pattern, "path_pattern")
+        if self.method is not None:
+            self.method = self.method.upper()
 
     @property
     def remaining(self) -> int | None:
@@ -134,8 +149,8 @@ class FaultRule:
         """How the request log names the fault: "503", "drop", "timeout_after_processing"..."""
         return f"{self.action}_after_processing" if self.after_processing else str(self.action)
 
-    def matches(self, path: str, params: dict[str, str]) -> bool:
-        if self.path is not None and path != self.path:
+    def matches(self, path: str, params: dict[str, str], method: str | None = None) -> bool:
+        if not self._matches_target(path, method):
             return False
         if self.match is None:
             return True
@@ -143,6 +158,13 @@ class FaultRule:
         if self._pattern is not None:
             return any(self._pattern.search(value) for value in values)
         return any(self.match in value for value in values)
+
+    def _matches_target(self, path: str, method: str | None) -> bool:
+        if self.path is not None and path != self.path:
+            return False
+        if self._path_pattern is not None and not self._path_pattern.fullmatch(path):
+            return False
+        return self.method is None or self.method == method
 
     def to_json(self) -> dict[str, Any]:
         data = {f.name: getattr(self, f.name) for f in dataclasses.fields(self) if f.init}
@@ -207,14 +229,14 @@ class Faults:
         )
 
     def choose(
-        self, path: str, params: dict[str, str], rng: random.Random
+        self, path: str, params: dict[str, str], rng: random.Random, method: str | None = None
     ) -> tuple[FaultRule | None, int | None]:
         """The fault for one request and the index of the rule that gave it (None for random ones).
 
         Counts the rule as applied: call it once per request, under the emulator's lock.
         """
         for index, rule in enumerate(self.rules):
-            if rule.remaining != 0 and rule.matches(path, params):
+            if rule.remaining != 0 and rule.matches(path, params, method):
                 rule.applied += 1
                 return rule, index
         outcomes: list[tuple[float, int | str, bool]] = [

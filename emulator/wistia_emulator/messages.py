@@ -34,6 +34,7 @@ class Request:
     authorization: str | None
     body: bytes
     peer: tuple[str, int]
+    accept: str = ""
 
 
 @dataclass(frozen=True)

@@ -1,7 +1,8 @@
 """WistiaEmulator: Wistia's upload host and media reads on one loopback port, for tests and benchmarks.
 
 Endpoints: POST /s3_copy and POST / (uploads.py); GET /v1/medias.json, GET /modern/medias and
-GET /modern/medias/{hashed_id} (data_api.py); JSON control endpoints under /__emulator__/
+GET /modern/medias/{hashed_id} (data_api.py); swap, update, delete, archive, captions, folders and
+background jobs on /modern and /v1 (library_api.py); JSON control endpoints under /__emulator__/
 (control.py). The state lives in state.py, the HTTP framing in wire.py. See __init__.py.
 """
 
@@ -13,7 +14,7 @@ from functools import partial
 from types import TracebackType
 from typing import Any, Generic, Self, TypeVar, cast, overload
 
-from . import control
+from . import control, folders_api
 from .api import Api
 from .faults import FaultRule, Faults
 from .state import EmulatorState, Settings
@@ -47,8 +48,9 @@ class WistiaEmulator:
 
     `video_limit`, `rate_limit_per_minute`, `rate_limit_window_seconds`, `rate_limit_status`,
     `rate_limit_burst` (a token bucket of that size instead of the sliding window), `clock_rate`
-    (emulated seconds per real second), `fetch_urls` and `s3_endpoint_url` are plain attributes
-    and may be changed at any time.
+    (emulated seconds per real second), `fetch_urls`, `s3_endpoint_url`, and the library's
+    `archiving_enabled`, `job_queued_seconds`, `job_started_seconds`, `swap_replacement`,
+    `accept_vtt_captions` and `restore_days` are plain attributes and may be changed at any time.
     """
 
     video_limit = _Setting[int | None]()
@@ -60,6 +62,12 @@ class WistiaEmulator:
     fetch_urls = _Setting[bool]()
     s3_endpoint_url = _Setting[str | None]()
     fetch_timeout_seconds = _Setting[float]()
+    archiving_enabled = _Setting[bool]()
+    job_queued_seconds = _Setting[float]()
+    job_started_seconds = _Setting[float]()
+    swap_replacement = _Setting[str]()
+    accept_vtt_captions = _Setting[bool]()
+    restore_days = _Setting[int]()
 
     def __init__(
         self,
@@ -195,6 +203,27 @@ class WistiaEmulator:
     def set_tokens(self, tokens: Iterable[str]) -> None:
         """Replace the valid tokens: rotation and revocation both apply from the next request."""
         self._state.set_tokens(tokens)
+
+    def set_permission(self, token: str, permission: str) -> None:
+        """What `token` may do on the library endpoints: "full" (the default), "read_only" or
+        "upload_only" (library_api.py)."""
+        self._state.set_permission(token, permission)
+
+    def media(self, hashed_id: str) -> dict[str, Any]:
+        """One media with its archived flag, tags, content fingerprint and captions (or, once
+        deleted, with deleted_at); catalog.NotFound when there is none."""
+        return control.media_details(self._state, hashed_id)
+
+    def folders(self) -> list[dict[str, Any]]:
+        return self._state.transact(lambda books: books.folder_list())
+
+    def seed_folders(self, names: list[str]) -> list[dict[str, Any]]:
+        """Create one folder per name (duplicates allowed), in order."""
+        return folders_api.seed(self._state, names)
+
+    def finish_jobs(self) -> int:
+        """Finish every background job now (swaps, archives, restores take effect)."""
+        return self._state.finish_jobs()
 
     def configure_lifecycle(self, **fields: Any) -> dict[str, Any]:
         """Media processing (lifecycle.py): enabled, queued_seconds, processing_seconds, fail_match,

@@ -13,12 +13,13 @@ import string
 import threading
 import time
 from collections import deque
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, TypeVar
 
 from . import contract
+from .catalog import Books
 from .faults import FaultRule, Faults
 from .lifecycle import Lifecycle
 from .webhooks import WebhookSender
@@ -27,6 +28,11 @@ _HASHED_ID_ALPHABET = string.ascii_lowercase + string.digits
 # A media's processing status (the Data API's queued|processing|ready|failed). Medias are created
 # ready, so a lookup right after an upload finds a playable media.
 DEFAULT_STATUS = "ready"
+# What a token may do, as the control API sets it (POST /__emulator__/permissions). Wistia names
+# its permissions "Read, update & delete anything" (full), "Read all data" (read_only) and an
+# upload permission (upload_only); a token is full unless set otherwise.
+PERMISSIONS = ("full", "read_only", "upload_only")
+_T = TypeVar("_T")
 
 
 @dataclass
@@ -46,6 +52,18 @@ class Settings:
     fetch_urls: bool = True
     s3_endpoint_url: str | None = None
     fetch_timeout_seconds: float = 5.0
+    # The plan's archiving feature: without it PUT /medias/archive answers 403.
+    archiving_enabled: bool = True
+    # How long a background job (swap, archive, restore) stays queued, then started; 0 and 0:
+    # finished at the first look. POST /__emulator__/jobs/finish finishes every job at once.
+    job_queued_seconds: float = 0.0
+    job_started_seconds: float = 0.0
+    # What becomes of a swap's replacement media: "keep" or "delete" (catalog.py).
+    swap_replacement: str = "keep"
+    # Only SRT is documented as caption input; WEBVTT text is refused unless this is True.
+    accept_vtt_captions: bool = False
+    # Days a deleted media stays restorable (Wistia: 30, 14 on free plans).
+    restore_days: int = 30
 
 
 def now() -> datetime:
@@ -65,6 +83,7 @@ class EmulatorState:
         self._seed = seed
         self._lock = threading.Lock()
         self._tokens = checked_tokens(tokens)
+        self._permissions: dict[str, str] = {}
         # Processing and webhook deliveries (lifecycle.py, webhooks.py): off until configured.
         self.lifecycle = Lifecycle()
         self.webhooks = WebhookSender(self.lifecycle)
@@ -80,7 +99,8 @@ class EmulatorState:
         self._medias: list[dict[str, Any]] = []
         self._requests: list[dict[str, Any]] = []
         self._hashed_ids: set[str] = set()
-        self._daily_projects: dict[str, dict[str, str]] = {}
+        self._daily_projects: dict[str, str] = {}  # day -> the folder's hashed_id
+        self.books = Books(self._medias, self._new_hashed_id)
         self._windows: dict[str, deque[float]] = {}
         self._buckets: dict[str, tuple[float, float]] = {}  # token -> (tokens left, when)
         self._next_id = 1
@@ -93,6 +113,24 @@ class EmulatorState:
         for media in medias:  # the status as processing has advanced it by now
             media["status"] = self.lifecycle.status(media["hashed_id"], media["status"])
         return medias
+
+    def media_views(self) -> list[dict[str, Any]]:
+        """The medias with their extras (archived, tags, content), as the modern API shows them."""
+        views = self.transact(lambda books: [books.view(media) for media in books.medias])
+        for media in views:
+            media["status"] = self.lifecycle.status(media["hashed_id"], media["status"])
+        return views
+
+    def transact(self, change: Callable[[Books], _T]) -> _T:
+        """Run `change` on the library under the lock, after the jobs due by now have run; a copy
+        of what it returns."""
+        with self._lock:
+            self.books.settle(time.monotonic())
+            return copy.deepcopy(change(self.books))
+
+    def finish_jobs(self) -> int:
+        with self._lock:
+            return self.books.settle(time.monotonic(), finish_all=True)
 
     def requests(self) -> list[dict[str, Any]]:
         with self._lock:
@@ -120,6 +158,18 @@ class EmulatorState:
     def add_rule(self, rule: FaultRule) -> None:
         with self._lock:
             self._faults.rules.append(rule)
+
+    def set_permission(self, token: str, permission: str) -> None:
+        if not isinstance(token, str) or not token:
+            raise TypeError("token must be a non-empty string")
+        if permission not in PERMISSIONS:
+            raise ValueError(f"permission must be one of {', '.join(PERMISSIONS)}")
+        with self._lock:
+            self._permissions[token] = permission
+
+    def permission(self, token: str) -> str:
+        with self._lock:
+            return self._permissions.get(token, "full")
 
     def set_tokens(self, tokens: Iterable[str]) -> None:
         checked = checked_tokens(tokens)
@@ -173,9 +223,11 @@ class EmulatorState:
             jitter = self._fault_rng.uniform(0, faults.jitter_seconds) if faults.jitter_seconds else 0.0
         return faults.latency_seconds + jitter
 
-    def choose_fault(self, path: str, params: dict[str, str]) -> tuple[FaultRule | None, int | None]:
+    def choose_fault(
+        self, path: str, params: dict[str, str], method: str | None = None
+    ) -> tuple[FaultRule | None, int | None]:
         with self._lock:
-            return self._faults.choose(path, params, self._fault_rng)
+            return self._faults.choose(path, params, self._fault_rng, method)
 
     def timeout_seconds(self, rule: FaultRule) -> float:
         return self._faults.timeout_seconds if rule.timeout_seconds is None else rule.timeout_seconds
@@ -217,7 +269,11 @@ class EmulatorState:
             return max(1, math.ceil((1 - tokens) / per_second))
 
     def create_media(
-        self, options: contract.Options, default_name: str, source: dict[str, Any]
+        self,
+        options: contract.Options,
+        default_name: str,
+        source: dict[str, Any],
+        content: dict[str, Any] | None = None,
     ) -> dict[str, Any] | None:
         """Create a media, or None when the account is at its video limit (checked atomically)."""
         created = now()
@@ -226,7 +282,7 @@ class EmulatorState:
             if limit is not None and len(self._medias) >= limit:
                 return None
             if options.project_id is not None:
-                project = {"hashed_id": options.project_id}
+                project = self.books.project_ref(options.project_id)
             else:
                 project = self._daily_project(created.date().isoformat())
             media = contract.media(
@@ -241,6 +297,7 @@ class EmulatorState:
             media["status"] = DEFAULT_STATUS
             self._next_id += 1
             self._medias.append(media)
+            self.books.extras_of(media["hashed_id"]).content = dict(content or {})
             made = copy.deepcopy(media)
         self.lifecycle.born(made["hashed_id"], made["name"])
         self.webhooks.media_created(made)
@@ -249,8 +306,9 @@ class EmulatorState:
     def _daily_project(self, day: str) -> dict[str, str]:
         """The project Wistia creates for uploads without project_id; call under the lock."""
         if day not in self._daily_projects:
-            self._daily_projects[day] = {"hashed_id": self._new_hashed_id(), "name": f"Uploads_{day}"}
-        return dict(self._daily_projects[day])
+            moment = now().isoformat(timespec="seconds")
+            self._daily_projects[day] = self.books.add_folder(f"Uploads_{day}", moment)["hashed_id"]
+        return self.books.project_ref(self._daily_projects[day])
 
     def _new_hashed_id(self) -> str:
         while True:

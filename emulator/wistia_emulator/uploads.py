@@ -6,6 +6,7 @@ object, the URL), then creates the media in the state.
 
 from __future__ import annotations
 
+import hashlib
 import os
 import threading
 from typing import Any
@@ -22,7 +23,10 @@ from .state import EmulatorState
 
 S3_COPY_PATH = "/s3_copy"
 UPLOAD_PATH = "/"
-Source = tuple[contract.Options, str, dict[str, Any]]  # options, default name, where the file came from
+# Options, default name, where the file came from (the record's `source`), and what the file is
+# (its `content`: origin, bytes, sha256 when the emulator read the bytes, else the S3 object or
+# URL it names). A swap moves the content from one media to another.
+Source = tuple[contract.Options, str, dict[str, Any], dict[str, Any]]
 
 
 class Uploads:
@@ -45,12 +49,12 @@ class Uploads:
         try:
             if problem is not None:
                 raise problem
-            options, default_name, source = (
+            options, default_name, source, content = (
                 self._s3_copy_source(params) if path == S3_COPY_PATH else self._upload_source(params, upload)
             )
         except ApiError as exc:
             return error(exc.status, exc.code, exc.detail), None
-        media = self._state.create_media(options, default_name, source)
+        media = self._state.create_media(options, default_name, source, content)
         if media is None:
             return json_response(400, {"error": contract.VIDEO_LIMIT_MESSAGE}), None
         # The Upload API's 200 body has no status (Wistia's OpenAPI, "Upload or Import Media").
@@ -76,10 +80,13 @@ class Uploads:
         bucket, source_file, region = contract.s3_copy_params(params)
         options = contract.options(params)
         endpoint_url = self._state.settings.s3_endpoint_url
+        content: dict[str, Any] = {"origin": "s3", "bucket": bucket, "key": source_file, "region": region}
+        content |= {"version_id": None, "etag": None, "bytes": None, "sha256": None}
         if endpoint_url is not None:
-            self._check_s3_source(endpoint_url, bucket, source_file, region)
+            content |= self._check_s3_source(endpoint_url, bucket, source_file, region)
         default_name = source_file.rsplit("/", 1)[-1] or source_file
-        return options, default_name, {"bucket": bucket, "source_file": source_file, "region": region}
+        source = {"bucket": bucket, "source_file": source_file, "region": region}
+        return options, default_name, source, content
 
     def _upload_source(self, params: dict[str, str], upload: Upload | None) -> Source:
         if upload is not None and params.get("url"):
@@ -87,16 +94,18 @@ class Uploads:
         if upload is not None:
             options = contract.options(params)
             source = {"filename": upload.filename, "content_type": upload.content_type, "bytes": upload.size}
-            return options, upload.filename or "Untitled", source
+            content = {"origin": "file", "bytes": upload.size, "sha256": upload.sha256}
+            return options, upload.filename or "Untitled", source, content
         if not params.get("url"):
             raise ApiError(400, "missing_parameter", "file or url is required")
         url, file_name = contract.url_param(params)
         options = contract.options(params)
-        fetched = self._fetch(url) if self._state.settings.fetch_urls else None
-        return options, file_name, {"url": url, "bytes": fetched}
+        size, digest = self._fetch(url) if self._state.settings.fetch_urls else (None, None)
+        content = {"origin": "url", "url": url, "bytes": size, "sha256": digest}
+        return options, file_name, {"url": url, "bytes": size}, content
 
-    def _fetch(self, url: str) -> int:
-        """GET the URL like Wistia's importer would; the number of bytes it served."""
+    def _fetch(self, url: str) -> tuple[int, str]:
+        """GET the URL like Wistia's importer would; the number of bytes it served, and their sha256."""
         timeout = self._state.settings.fetch_timeout_seconds
         try:
             with requests.Session() as session:
@@ -106,7 +115,11 @@ class Uploads:
                         raise ApiError(
                             400, "url_fetch_failed", f"fetching the url answered HTTP {response.status_code}"
                         )
-                    return sum(len(chunk) for chunk in response.iter_content(65536))
+                    digest, size = hashlib.sha256(), 0
+                    for chunk in response.iter_content(65536):
+                        digest.update(chunk)
+                        size += len(chunk)
+                    return size, digest.hexdigest()
         except requests.RequestException as exc:
             raise ApiError(
                 400, "url_fetch_failed", f"could not fetch the url: {type(exc).__name__}"
@@ -135,18 +148,25 @@ class Uploads:
                 client = self._s3_clients.setdefault(key, client)
         return client
 
-    def _check_s3_source(self, endpoint_url: str, bucket: str, key: str, region: str) -> None:
-        """What Wistia's copy would hit: a missing bucket or object, or a bucket in another region."""
+    def _check_s3_source(self, endpoint_url: str, bucket: str, key: str, region: str) -> dict[str, Any]:
+        """What Wistia's copy would hit: a missing bucket or object, or a bucket in another region.
+
+        The object's size, ETag and version, from HeadObject (its bytes are not read)."""
         client = self._s3_client(endpoint_url, region)
         try:
             location = _bucket_region(client, bucket)
             if location != region:
                 raise ApiError(400, "region_mismatch", f"bucket {bucket} is in {location}, not in {region}")
-            client.head_object(Bucket=bucket, Key=key)
+            head = client.head_object(Bucket=bucket, Key=key)
         except ClientError as exc:
             raise _s3_problem(exc, bucket, key) from None
         except BotoCoreError as exc:
             raise ApiError(500, "s3_unavailable", f"S3 could not be reached: {type(exc).__name__}") from None
+        return {
+            "bytes": head.get("ContentLength"),
+            "etag": head.get("ETag"),
+            "version_id": head.get("VersionId"),
+        }
 
 
 def _bucket_region(client: Any, bucket: str) -> str:

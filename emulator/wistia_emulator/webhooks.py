@@ -40,6 +40,9 @@ _TYPES = {
     READY: "media.ready",
     FAILED: "media.failed",
 }
+# UNVERIFIED: the docs list media.deleted with a payload of media{id} only; whether a Data API
+# delete fires it is not documented. Sent when subscribed (in `events`, as by default).
+DELETED = "media.deleted"
 _ATTEMPTS = 3
 _RETRY_SECONDS = 0.2
 
@@ -48,7 +51,7 @@ _RETRY_SECONDS = 0.2
 class WebhookSettings:
     url: str | None = None
     secret: str = ""
-    events: list[str] = field(default_factory=lambda: list(_TYPES.values()))
+    events: list[str] = field(default_factory=lambda: [*_TYPES.values(), DELETED])
     duplicate_rate: float = 0.0
     late_rate: float = 0.0
     late_seconds: float = 1.0
@@ -63,7 +66,9 @@ class WebhookSettings:
         merged = replace(current, **data)
         _check(merged.url is None or (isinstance(merged.url, str) and merged.url.startswith("http")), "url")
         _check(isinstance(merged.secret, str), "secret must be a string")
-        _check(isinstance(merged.events, list) and set(merged.events) <= set(_TYPES.values()), "events")
+        _check(
+            isinstance(merged.events, list) and set(merged.events) <= {*_TYPES.values(), DELETED}, "events"
+        )
         for name in ("duplicate_rate", "late_rate", "reorder_rate"):
             value = getattr(merged, name)
             _check(isinstance(value, int | float) and 0 <= value <= 1, f"{name} must be between 0 and 1")
@@ -149,8 +154,28 @@ class WebhookSender:
             self._start_thread()
             self._cond.notify_all()
 
+    def media_deleted(self, hashed_id: str) -> None:
+        """Schedule media.deleted now (nothing when no consumer is configured or subscribed)."""
+        with self._cond:
+            settings = self.settings
+            if settings.url is None or DELETED not in settings.events:
+                return
+            media = {"hashed_id": hashed_id}
+            self._plan(
+                settings, media, DELETED, time.monotonic(), datetime.now(UTC), payload={"id": hashed_id}
+            )
+            self._start_thread()
+            self._cond.notify_all()
+
     def _plan(
-        self, settings: WebhookSettings, media: dict[str, Any], kind: str, due: float, at: datetime
+        self,
+        settings: WebhookSettings,
+        media: dict[str, Any],
+        kind: str,
+        due: float,
+        at: datetime,
+        *,
+        payload: dict[str, Any] | None = None,
     ) -> None:
         """Queue one event's delivery with its imperfections; call under the lock."""
         event = {
@@ -158,7 +183,7 @@ class WebhookSender:
             "type": kind,
             "generated_at": at.strftime("%Y-%m-%dT%H:%M:%SZ"),
             "metadata": {"account_id": settings.account_id},
-            "payload": {"media": _payload(media, settings.account_id)},
+            "payload": {"media": payload or _payload(media, settings.account_id)},
         }
         hook = {"uuid": str(uuid_module.UUID(int=self._rng.getrandbits(128), version=4))}
         body = json.dumps({"hook": hook, "events": [event]}).encode("utf-8")

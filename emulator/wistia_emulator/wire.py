@@ -105,6 +105,7 @@ class _Handler(BaseHTTPRequestHandler):
             authorization=self.headers.get("Authorization"),
             body=body,
             peer=(self.client_address[0], self.client_address[1]),
+            accept=self.headers.get("Accept", ""),
         )
         if urlsplit(self.path).path.startswith(self.server.control_prefix):
             self._write(self.server.control(request))
