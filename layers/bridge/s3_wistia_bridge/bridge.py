@@ -25,7 +25,7 @@ EventBridge, never failing or repeating a copy over it.
 from __future__ import annotations
 
 from collections.abc import Iterable
-from typing import TYPE_CHECKING, Any, NamedTuple, Protocol
+from typing import TYPE_CHECKING, Any, NamedTuple, NoReturn, Protocol
 
 from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
 
@@ -54,6 +54,7 @@ from .s3_objects import CredentialFacts, ObjectHead, TagWrite, error_code, presi
 from .validation import Reason, Rejection, file_extension, validate
 
 if TYPE_CHECKING:  # the recorder is imported only when a ledger or events are configured (runtime.py)
+    from .companions import Companions
     from .recorder import Plan, Recorder
 
 
@@ -120,6 +121,7 @@ class Bridge:
         objects: ObjectStore | None = None,
         retries: RetryQueue | None = None,
         recorder: Recorder | None = None,
+        companions: Companions | None = None,
     ) -> None:
         self.config = config
         self._copier = copier
@@ -128,6 +130,8 @@ class Bridge:
         self._objects = objects
         self._retries = retries
         self._recorder = recorder
+        # Sidecars, captions and tags (companions.py): None when all three are off.
+        self._companions = companions
         self._lifetime_checked = False
 
     def register_lambda_context(self, context: Any) -> None:
@@ -164,7 +168,7 @@ class Bridge:
                 correlation_id=_correlation_id(item), object=item.uri, event_name=item.event_name
             )
             try:
-                return self._copy(item, invocation)
+                return self._companion_or_copy(item, invocation)
             finally:
                 logger.thread_safe_remove_keys(["correlation_id", "object", "event_name"])
         logger.info("skipped", reason=item.reason, detail=item.detail)
@@ -180,7 +184,7 @@ class Bridge:
             obj = chosen
             plan = self._recorder.plan(obj) if self._recorder is not None else None
             if plan is not None and plan.answer is not None:  # the ledger knows its media: nothing to send
-                return self._after_copy(obj, None, plan.answer, plan)
+                return self._after_copy(obj, None, plan.answer, plan, invocation)
             prepared = self._prepare(obj)
             if isinstance(prepared, Rejection):
                 return self._rejected(obj, prepared)
@@ -189,20 +193,66 @@ class Bridge:
         except PermanentFailure as failure:
             return self._permanent(obj, failure, invocation, plan)
         except TransientFailure as failure:
-            logger.warning("transient failure: to be retried", **failure.log_fields())
-            count("TransientFailure")
-            raise
+            _retried(failure)
         if self._recorder is not None:
             self._recorder.accepted(obj, request, outcome.result, plan, duplicate=outcome.duplicate)
-        return self._after_copy(obj, request, outcome, plan)
+        return self._after_copy(obj, request, outcome, plan, invocation)
 
     def _after_copy(
-        self, obj: S3Object, request: CopyRequest | None, outcome: CopyOutcome, plan: Plan | None
+        self,
+        obj: S3Object,
+        request: CopyRequest | None,
+        outcome: CopyOutcome,
+        plan: Plan | None,
+        invocation: Invocation,
     ) -> ObjectReport:
         report = self._copied(obj, request, outcome, plan)
         if self.config.write_back_tag_key:
             self._write_back(obj, self.config.write_back_tag_key, outcome.result.hashed_id)
+        if self._companions is not None and outcome.result.hashed_id:
+            self._follow_up(self._companions, obj, outcome.result.hashed_id, invocation)
         return report
+
+    def _companion_or_copy(self, obj: S3Object, invocation: Invocation) -> ObjectReport:
+        if self._companions is not None and self._companions.is_companion(obj):
+            return self._companion(self._companions, obj, invocation)
+        return self._copy(obj, invocation)
+
+    def _companion(self, companions: Companions, obj: S3Object, invocation: Invocation) -> ObjectReport:
+        """A sidecar's or caption's own event: applied, rejected, recorded, or its videos copied."""
+        try:
+            arrival = companions.arrived(obj)
+        except PermanentFailure as failure:
+            return self._permanent(obj, failure, invocation, None)
+        except TransientFailure as failure:
+            _retried(failure)
+        if isinstance(arrival, Rejection):
+            return self._rejected(obj, arrival)
+        if isinstance(arrival, ObjectReport):
+            return arrival
+        logger.info("the pair is complete: copying the video", videos=[video.key for video in arrival.videos])
+        reports = [self._copy(video, invocation) for video in arrival.videos]
+        return reports[0]
+
+    def _follow_up(
+        self, companions: Companions, obj: S3Object, hashed_id: str, invocation: Invocation
+    ) -> None:
+        """Tags and captions after the copy; a permanent failure of one is its own failure record
+        (the media stays copied), a transient one retries the event (the copy answers duplicate)."""
+        try:
+            failures = companions.follow_ups(obj, hashed_id)
+        except TransientFailure as failure:
+            _retried(failure)
+        for follow_up, about in failures:
+            self._record(
+                failure_record(
+                    follow_up, about, request_id=invocation.request_id, function_arn=invocation.function_arn
+                )
+            )
+            logger.error(
+                "follow-up failed: recorded on the failure queue", about=about.uri, **follow_up.log_fields()
+            )
+            count("PermanentFailure")
 
     def _choose_key(self, obj: S3Object) -> S3Object | Rejection:
         """The allowed object the event announced: when its key could be meant encoded or decoded,
@@ -275,7 +325,9 @@ class Bridge:
                 return parsed
             settings = parsed
         url = self._presign(obj) if self.config.copy_mode is CopyMode.URL_IMPORT else None
-        return copy_request(obj, self.config, settings, url=url)
+        request = copy_request(obj, self.config, settings, url=url)
+        # The sidecar's fields take precedence over the object's metadata and the routes.
+        return request if self._companions is None else self._companions.paired(obj, request)
 
     def _check_content(self, obj: S3Object) -> Rejection | None:
         """A rejection when the object's first bytes are not a video (or it is gone), else None."""
@@ -405,6 +457,12 @@ class Bridge:
         )
         count("PermanentFailure")
         return ObjectReport(Outcome.PERMANENT_FAILURE, None, FailureReason.MALFORMED_EVENT.value, item.detail)
+
+
+def _retried(failure: TransientFailure) -> NoReturn:
+    logger.warning("transient failure: to be retried", **failure.log_fields())
+    count("TransientFailure")
+    raise failure
 
 
 def _announced(head: ObjectHead | None, obj: S3Object) -> bool:

@@ -117,6 +117,7 @@ class Outcome(NamedTuple):
     message: str | None = None
     replaces: str | None = None
     attempts: int = 1
+    custom_fields: dict[str, str] | None = None  # a sidecar's: Wistia has no documented field for them
 
 
 def ledger_version(obj: S3Object) -> str:
@@ -250,6 +251,7 @@ class Ledger:
             "reason": outcome.reason,
             "message": outcome.message,
             "replaces": outcome.replaces,
+            "custom_fields": outcome.custom_fields,
             **_status_fields(outcome.status, at),
         }
         return self._update(
@@ -293,6 +295,11 @@ class Ledger:
             add_set={"seen": observation.event_id} if observation.event_id else {},
             remove=("open_status",) if status is not None and not status.is_open else (),
         )
+
+    def annotate(self, entry: Entry, fields: dict[str, Any]) -> bool:
+        """Set attributes on an existing item (the follow-ups a media has had: its tags, captions,
+        late sidecar; companions.py); False when the item is gone."""
+        return self._update({"pk": entry.pk, "sk": entry.sk}, fields, "attribute_exists(pk)")
 
     def note_seen(self, entry: Entry, event_id: str) -> None:
         """Remember an event uuid that changed nothing, so its redeliveries are known duplicates."""

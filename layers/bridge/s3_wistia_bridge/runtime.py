@@ -12,7 +12,7 @@ from aws_lambda_powertools.utilities.idempotency import DynamoDBPersistenceLayer
 
 from .aws import AwsClients
 from .bridge import Bridge, Invocation
-from .config import BridgeConfig
+from .config import BridgeConfig, ConfigError
 from .deadline import Deadline
 from .delivery import QUEUE_MAX_SLEEP_SECONDS, SqsRetryQueue, receive_count, retry_delay
 from .errors import TransientFailure
@@ -27,6 +27,7 @@ from .wistia import MIN_READ_SECONDS, RetryNotice, WistiaClient
 from .wistia_token import SecretsManagerToken
 
 if TYPE_CHECKING:
+    from .companions import Companions
     from .recorder import Recorder
 
 
@@ -71,6 +72,7 @@ def build_bridge(
         objects=S3Objects(aws),  # its client is made on first use: EventBridge keys, opt-in modes
         retries=SqsRetryQueue(aws),
         recorder=_recorder(config, aws),
+        companions=_companions(config, aws, tokens),
     )
 
 
@@ -86,6 +88,30 @@ def _recorder(config: BridgeConfig, aws: AwsClients) -> Recorder | None:
     ledger = Ledger(aws.dynamodb, config.ledger_table) if config.ledger_table else None
     events = EventPublisher(config.event_bus_name, aws) if config.event_bus_name else NoEvents()
     return Recorder(ledger, events)
+
+
+def _companions(config: BridgeConfig, aws: AwsClients, tokens: SecretsManagerToken) -> Companions | None:
+    """Sidecars, captions and tags (companions.py), when one of them is on; imported only then."""
+    if not (config.sidecars or config.captions or config.copy_object_tags):
+        return None
+    from .companions import CompanionObjects, Companions  # noqa: PLC0415
+    from .ledger import Ledger  # noqa: PLC0415
+    from .wistia_media import WistiaMedia  # noqa: PLC0415
+
+    if not config.ledger_table:
+        raise ConfigError(
+            "SIDECARS, CAPTIONS and COPY_OBJECT_TAGS need LEDGER_TABLE: the ledger says which media a "
+            "video became (the stack creates it)"
+        )
+    media = WistiaMedia(
+        config.api_url,
+        tokens,
+        connect_timeout=config.connect_timeout_seconds,
+        read_timeout=config.read_timeout_seconds,
+    )
+    # A folder name in a sidecar needs a FolderLookup (folders.FolderDirectory, r3-folders): until it
+    # is wired, such a sidecar is rejected naming `project.name`.
+    return Companions(config, CompanionObjects(aws), Ledger(aws.dynamodb, config.ledger_table), media)
 
 
 def handle(bridge: Bridge, event: Any, context: Any) -> JsonDict:
