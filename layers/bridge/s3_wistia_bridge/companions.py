@@ -360,6 +360,7 @@ class Companions:
         hashed_id = entry.hashed_id or ""
         if obj.etag and entry.get("sidecar_applied") == obj.etag:
             logger.info("sidecar already applied: nothing sent", hashed_id=hashed_id)
+            count("DuplicateSuppressed")
             return hashed_id
         tags = self._tags(entry.s3_object(), sidecar.tags)
         answer = self._media.update(
@@ -435,6 +436,7 @@ class Companions:
         attribute = caption_attribute(language)
         if entry is not None and version != "-" and entry.get(attribute) == version:
             logger.info("caption already sent: nothing sent", hashed_id=hashed_id, language=language)
+            count("DuplicateSuppressed")
             return hashed_id
         answer = self._media.put_caption(hashed_id, language, srt)
         _raise_unless_ok(
