@@ -345,3 +345,17 @@ def test_a_folder_name_without_a_lookup_is_a_rejection_naming_the_field(companio
     report = bridge.deliver(bridge.put("v/clip.mp4", VIDEO))
     assert report["reason"] == "sidecar_invalid"
     assert "project.name" in report["message"]
+
+
+def test_a_caption_of_a_rejected_video_waits_for_its_copy_without_retrying(companions: Make) -> None:
+    bridge = companions(wait=0)
+    bridge.put("v/clip.mp4.json", b"[]")  # invalid: the video is rejected
+    assert bridge.deliver(bridge.put("v/clip.mp4", VIDEO))["reason"] == "sidecar_invalid"
+    stored = bridge.deliver(bridge.put("v/clip.eng.srt", SRT))
+    assert stored["outcome"] == "skipped"
+    assert stored["reason"] == "caption_stored"
+    # The fixed sidecar copies the video, whose follow-ups send the caption.
+    assert bridge.deliver(bridge.put("v/clip.mp4.json", _json({"name": "Fixed"})))["outcome"] == "copied"
+    media = bridge.media()
+    assert media["name"] == "Fixed"
+    assert "eng" in media["captions"]

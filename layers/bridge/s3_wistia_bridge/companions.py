@@ -403,16 +403,33 @@ class Companions:
             return _skipped(
                 obj, "caption_stored", "no video beside it yet: its video will send it after its copy"
             )
+        return self._caption_to(obj, caption.language, srt, videos)
+
+    def _caption_to(self, obj: S3Object, language: str, srt: str, videos: list[Listed]) -> Arrival:
+        """The caption sent to each video's media (PUT, POST on 404)."""
         sent: str | None = None
         for video in videos:
-            entry = self._ledger.media_of_key(obj.bucket, video.key)
-            if entry is None:
-                raise TransientFailure(
-                    FailureReason.MEDIA_NOT_YET_COPIED,
-                    f"{video.key!r} has no Wistia media yet: the caption is sent once it has",
-                )
-            sent = self._send_caption(entry, entry.hashed_id or "", caption.language, obj.etag or "-", srt)
+            entry = self._media_entry(obj.bucket, video.key)
+            if entry is not None:
+                sent = self._send_caption(entry, entry.hashed_id or "", language, obj.etag or "-", srt)
+        if sent is None:
+            return _skipped(
+                obj, "caption_stored", "its video was not copied (rejected or failed): its copy will send it"
+            )
         return ObjectReport(Outcome.UPDATED, obj.uri, "caption_sent", hashed_id=sent)
+
+    def _media_entry(self, bucket: str, video_key: str) -> Entry | None:
+        """The media of a video key; None when the ledger says it became none (rejected, failed: a
+        later copy sends the captions beside it); media_not_yet_copied while it has no outcome."""
+        entry = self._ledger.media_of_key(bucket, video_key)
+        if entry is not None:
+            return entry
+        if next(self._ledger.versions_of_key(bucket, video_key), None) is not None:
+            return None
+        raise TransientFailure(
+            FailureReason.MEDIA_NOT_YET_COPIED,
+            f"{video_key!r} has no Wistia media yet: the caption is sent once it has",
+        )
 
     def _srt(self, obj: S3Object, extension: str) -> str | None:
         """The SRT to send for a caption object; None: it is gone; invalid: caption_invalid."""
