@@ -20,7 +20,8 @@ from wistia_emulator import FaultRule
 from tests.conftest import LambdaContextStub
 from tests.lifecycle.conftest import LEDGER_TABLE, create_ledger_table
 
-from .conftest import BUCKET, Stack
+from .conftest import BUCKET, Stack, s3_event
+from .test_exactly_once import Buffered
 
 pytestmark = pytest.mark.integration
 
@@ -46,8 +47,6 @@ class Companions:
         extra = {"Tagging": tags} if tags else {}
         self.stack.s3.put_object(Bucket=BUCKET, Key=key, Body=body, **extra)
         head = self.stack.s3.head_object(Bucket=BUCKET, Key=key)
-        from .conftest import s3_event
-
         return s3_event(key, size=len(body), etag=head["ETag"].strip('"'))
 
     def deliver(self, event: dict[str, Any]) -> dict[str, Any]:
@@ -359,3 +358,14 @@ def test_a_caption_of_a_rejected_video_waits_for_its_copy_without_retrying(compa
     media = bridge.media()
     assert media["name"] == "Fixed"
     assert "eng" in media["captions"]
+
+
+def test_buffered_the_waiting_video_comes_back_when_the_wait_is_over(companions: Make) -> None:
+    bridge = companions(wait=2)
+    queue = Buffered(bridge.stack, bridge.app)
+    event = bridge.put("v/clip.mp4", VIDEO)
+    assert queue.deliver(event) == "transient"
+    assert queue.receive() == []  # hidden for the rest of the wait, not the queue's backoff
+    time.sleep(4.2)  # the wait, S3's whole-second LastModified, and the one second added
+    assert queue.deliver(event) == "done"
+    assert bridge.media()["name"] == "clip.mp4"
