@@ -19,7 +19,8 @@ Keys (the table is `LEDGER_TABLE`; docs/lifecycle.md has its CloudFormation):
 Other attributes: bucket, key, region, version, version_id, etag, size, sequencer, generation,
 status, status_rank, status_at, `<status>_at` for each status reached, attempts, reason, message,
 project, name, media_url, replaces / replaced_by (hashed ids), event_at (time of the last Wistia
-observation applied), name_at, seen (the webhook event uuids handled, a string set).
+observation applied), name_at, seen (the webhook event uuids handled, a string set); a sidecar's
+custom_fields, and the follow-ups done (companions.py: tags_sent, sidecar_applied, caption_<lang>).
 
 Writes are conditional, so the table itself keeps the rules: an outcome is written only over an
 item that holds no media (a duplicate never clobbers a status); an observation is applied only when
