@@ -7,6 +7,7 @@ metadata, its captions and its tags, whatever the order of arrival.
 
 from __future__ import annotations
 
+import copy
 import json
 import time
 from collections.abc import Callable
@@ -17,7 +18,7 @@ import pytest
 from s3_wistia_bridge.errors import TransientFailure
 from wistia_emulator import FaultRule
 
-from tests.conftest import LambdaContextStub
+from tests.conftest import LambdaContextStub, load_event
 from tests.lifecycle.conftest import LEDGER_TABLE, create_ledger_table
 
 from .conftest import BUCKET, Stack, s3_event
@@ -369,3 +370,22 @@ def test_buffered_the_waiting_video_comes_back_when_the_wait_is_over(companions:
     time.sleep(4.2)  # the wait, S3's whole-second LastModified, and the one second added
     assert queue.deliver(event) == "done"
     assert bridge.media()["name"] == "clip.mp4"
+
+
+@pytest.mark.parametrize(
+    "key_in_event", ["v/a test+1.mp4.json", "v/a+test%2B1.mp4.json"], ids=["raw", "encoded"]
+)
+def test_an_eventbridge_sidecar_is_read_under_the_key_s3_has(companions: Make, key_in_event: str) -> None:
+    bridge = companions(wait=0)
+    bridge.put("v/a test+1.mp4", VIDEO)
+    bridge.put("v/a test+1.mp4.json", _json({"name": "Plus and space"}))
+    head = bridge.stack.s3.head_object(Bucket=BUCKET, Key="v/a test+1.mp4.json")
+    event = copy.deepcopy(load_event("eventbridge-object-created.json"))
+    event["detail"]["bucket"]["name"] = BUCKET
+    event["detail"]["object"] = {
+        "key": key_in_event,
+        "size": head["ContentLength"],
+        "etag": head["ETag"].strip('"'),
+    }
+    assert bridge.deliver(event)["outcome"] == "copied"
+    assert bridge.media()["name"] == "Plus and space"

@@ -38,7 +38,7 @@ from .events import s3_notification
 from .models import CopyRequest, ObjectReport, Outcome, S3Object
 from .observability import count, logger
 from .reasons import FailureReason
-from .s3_objects import S3Objects, error_code, raise_unless_missing
+from .s3_objects import ObjectHead, S3Objects, error_code, raise_unless_missing
 from .sidecar import (
     MAX_SIDECAR_BYTES,
     Sidecar,
@@ -207,6 +207,16 @@ class CompanionObjects:
             params["ContinuationToken"] = page["NextContinuationToken"]
         return items
 
+    def announced(self, obj: S3Object) -> S3Object:
+        """The object under the key S3 has, when an EventBridge key may be meant encoded or
+        decoded (HeadObject of the raw key first, as bridge._existing does)."""
+        candidates = obj.key_candidates()
+        if len(candidates) == 1:
+            return obj
+        return next(
+            (found for found in candidates if _matches(self._objects.head(found), found)), candidates[-1]
+        )
+
     def read(self, obj: S3Object, limit: int) -> bytes | None:
         """At most `limit` + 1 bytes of the object (one more tells it is too big); None: gone."""
         return self._objects.first_bytes(obj, limit + 1)
@@ -251,6 +261,10 @@ class CompanionObjects:
             ) from None
         except BotoCoreError as error:
             raise _unavailable(operation, where, error) from None
+
+
+def _matches(head: ObjectHead | None, obj: S3Object) -> bool:
+    return head is not None and head.matches(obj)
 
 
 def _params(obj: S3Object) -> dict[str, Any]:
@@ -316,6 +330,7 @@ class Companions:
         rejection = validate(obj, relaxed)  # bucket, region, key safety, prefix: as for any object
         if rejection is not None:
             return rejection
+        obj = self._objects.announced(obj)
         if is_sidecar_key(obj.key) and self.config.sidecars:
             return self._sidecar_arrived(obj)
         return self._caption_arrived(obj)
@@ -486,7 +501,9 @@ class Companions:
             self._wait_for_sidecar(found.video)
         self._last = (
             _identity(obj),
-            Pairing(sidecar, found.sidecar.etag if sidecar and found.sidecar else None, found.captions),
+            Pairing(
+                sidecar, found.sidecar.etag if sidecar and found.sidecar else None, self._captions(found)
+            ),
         )
         return request if sidecar is None else self._apply(request, sidecar)
 
@@ -567,7 +584,12 @@ class Companions:
         if self.config.sidecars and found.sidecar is not None:
             parsed = self._read_sidecar(obj, found.sidecar)
             sidecar = parsed if isinstance(parsed, Sidecar) else None
-        return Pairing(sidecar, found.sidecar.etag if sidecar and found.sidecar else None, found.captions)
+        return Pairing(
+            sidecar, found.sidecar.etag if sidecar and found.sidecar else None, self._captions(found)
+        )
+
+    def _captions(self, found: Beside) -> dict[str, Listed]:
+        return found.captions if self.config.captions else {}
 
     def _entry(self, obj: S3Object) -> Entry | None:
         try:
