@@ -5,7 +5,21 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Any
 
-from s3_wistia_bridge.companions import Listed, beside, fingerprint, tag_union, videos_of, wait_left
+import pytest
+from s3_wistia_bridge.companions import (
+    Companions,
+    Listed,
+    beside,
+    fingerprint,
+    tag_union,
+    videos_of,
+    wait_left,
+)
+from s3_wistia_bridge.config import BridgeConfig
+from s3_wistia_bridge.errors import PermanentFailure
+from s3_wistia_bridge.models import CopyRequest, S3Object
+from s3_wistia_bridge.reasons import FailureReason
+from s3_wistia_bridge.validation import Reason, Rejection
 from s3_wistia_bridge.wistia_media import Answer, Reply, WistiaMedia
 
 VIDEOS = frozenset({".mp4", ".mov"})
@@ -114,3 +128,76 @@ def test_update_sends_only_the_fields_given() -> None:
     media = _ScriptedMedia(Answer(Reply.OK, http_status=200))
     media.update("abc123", tags=["a"])
     assert media.asked == [("PUT", "/medias/abc123", {"tags": ["a"]})]
+
+
+class _Folders:
+    """A FolderLookup fake (folders.FolderDirectory is wired in by the folder-routing work)."""
+
+    def __init__(self, known: dict[str, str]) -> None:
+        self.known = known
+        self.asked: list[str] = []
+
+    def folder_id(self, name: str) -> str:
+        self.asked.append(name)
+        if name not in self.known:
+            raise PermanentFailure(FailureReason.FOLDER_MISSING, f"no Wistia folder named {name!r}")
+        return self.known[name]
+
+
+class _Objects:
+    """What S3 holds beside the video: a listing and the sidecar's bytes."""
+
+    def __init__(self, sidecar: bytes) -> None:
+        self.sidecar = sidecar
+
+    def listing(self, bucket: str, region: str, prefix: str) -> list[Listed]:
+        return _listing("v/clip.mp4", "v/clip.mp4.json")
+
+    def read(self, obj: S3Object, limit: int) -> bytes | None:
+        return self.sidecar
+
+
+def _companions(sidecar: bytes, folders: _Folders | None) -> Companions:
+    config = BridgeConfig.from_environ(
+        {
+            "ALLOWED_BUCKETS": "media-uploads-example",
+            "ALLOWED_REGIONS": "us-east-1",
+            "WISTIA_SECRET_ID": "x",
+            "FAILURE_QUEUE_URL": "q",
+            "SIDECARS": "on",
+            "WISTIA_PROJECT_ID": "routed1",
+        }
+    )
+    return Companions(config, _Objects(sidecar), None, None, folders=folders)  # type: ignore[arg-type]
+
+
+VIDEO_OBJECT = S3Object("media-uploads-example", "v/clip.mp4", "us-east-1", 10, "etag")
+REQUEST = CopyRequest("media-uploads-example", "v/clip.mp4", "us-east-1", "clip.mp4", project_id="routed1")
+
+
+def test_a_folder_name_is_resolved_through_the_lookup() -> None:
+    folders = _Folders({"Marketing": "fold123"})
+    request = _companions(b'{"project": {"name": "Marketing"}, "name": "N"}', folders).paired(
+        VIDEO_OBJECT, REQUEST
+    )
+    assert isinstance(request, CopyRequest)
+    assert (request.project_id, request.name) == ("fold123", "N")
+    assert folders.asked == ["Marketing"]
+
+
+def test_a_missing_folder_is_folder_missing_and_a_hashed_id_needs_no_lookup() -> None:
+    with pytest.raises(PermanentFailure) as raised:
+        _companions(b'{"project": {"name": "Nowhere"}}', _Folders({})).paired(VIDEO_OBJECT, REQUEST)
+    assert raised.value.reason is FailureReason.FOLDER_MISSING
+    folders = _Folders({})
+    request = _companions(b'{"project": "abc123"}', folders).paired(VIDEO_OBJECT, REQUEST)
+    assert isinstance(request, CopyRequest)
+    assert request.project_id == "abc123"
+    assert folders.asked == []
+
+
+def test_without_a_lookup_a_folder_name_is_a_rejection_naming_the_field() -> None:
+    answer = _companions(b'{"project": {"name": "Marketing"}}', None).paired(VIDEO_OBJECT, REQUEST)
+    assert isinstance(answer, Rejection)
+    assert answer.reason is Reason.SIDECAR_INVALID
+    assert answer.message.startswith("project.name:")
