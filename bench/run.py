@@ -21,11 +21,13 @@ from typing import Any
 from .artifacts import artifact_sizes
 from .burst import burst
 from .cold import cold_start
+from .manifest_bench import manifest_figures
 from .replay_bench import replay_throughput
 from .stack import ROOT, local_stack
 from .warm import resource_counts, warm_overhead
 
 SCRATCH = ROOT / ".tmp" / "bench"
+MANIFEST_SIZES = (100_000, 1_000_000)
 
 
 @dataclass(frozen=True)
@@ -89,6 +91,7 @@ def run(plan: Plan) -> dict[str, Any]:
             )
             results["replay"]["seconds"] = round(time.perf_counter() - step, 1)
         results["burst"] = burst(plan.burst_objects)  # its own moto and emulator per scenario
+        results["manifest"] = manifest_figures(MANIFEST_SIZES, SCRATCH)
         results["artifacts"] = artifact_sizes(SCRATCH)
     finally:
         shutil.rmtree(SCRATCH, ignore_errors=True)
@@ -182,6 +185,7 @@ def rows(results: dict[str, Any]) -> list[Row]:
         ),
     ]
     table += burst_rows(results["burst"])
+    table += manifest_rows(results["manifest"])
     for name, label, limit in (
         ("IngestFunction", "function", 50 * 1024),
         ("BridgeLayer", "layer", 5 * 1024**2),
@@ -228,6 +232,32 @@ def burst_rows(result: dict[str, Any]) -> list[Row]:
     return table
 
 
+def manifest_rows(result: dict[str, Any]) -> list[Row]:
+    """Figure 8: `backfill --batch`'s manifest from a synthetic paginated lister; memory flat."""
+    figures = [result[str(n)] for n in MANIFEST_SIZES]
+    table = [
+        Row(
+            f"8. manifest of {f['keys']:,} keys (synthetic lister, 1,000/page)",
+            f"{f['seconds']:.1f} s, peak RSS {f['peak_rss_bytes'] / 1024**2:.1f} MiB "
+            f"(+{f['peak_rss_growth_bytes'] / 1024**2:.1f} after imports; {f['written']:,} rows, "
+            f"{f['manifest_bytes'] / 1024**2:.0f} MiB file)",
+            "-",
+            None,
+        )
+        for f in figures
+    ]
+    small, large = (f["peak_rss_bytes"] for f in figures)
+    table.append(
+        Row(
+            "8. manifest peak memory, 1M keys / 100k keys",
+            f"{large / max(small, 1):.3f}x  ({large / 1024**2:.1f} / {small / 1024**2:.1f} MiB)",
+            "flat (<= 1.05x)",
+            large <= 1.05 * small,
+        )
+    )
+    return table
+
+
 def render(table: list[Row]) -> str:
     header = ("figure", "measured", "target", "holds")
     cells = [header, *(row.cells() for row in table)]
@@ -246,7 +276,17 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m bench.run", description=__doc__)
     parser.add_argument("--quick", action="store_true", help="fewer iterations: about a minute")
     parser.add_argument("--json", metavar="PATH", help="also write every figure as JSON")
+    parser.add_argument(
+        "--only", choices=["manifest"], help="only these rows (manifest: figure 8, about a minute)"
+    )
     args = parser.parse_args(argv)
+    if args.only == "manifest":
+        SCRATCH.mkdir(parents=True, exist_ok=True)
+        try:
+            print(render(manifest_rows(manifest_figures(MANIFEST_SIZES, SCRATCH))))
+        finally:
+            shutil.rmtree(SCRATCH, ignore_errors=True)
+        return 0
     plan = QUICK if args.quick else FULL
     results = run(plan)
     table = rows(results)

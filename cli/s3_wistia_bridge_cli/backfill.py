@@ -209,7 +209,7 @@ class _Backfill:
         self.options = options
         self.on_result = on_result
         self.region = bucket_region(s3, bucket)
-        self.versioned = _is_versioned(s3, bucket)
+        self.versioned = is_versioned(s3, bucket)
         self.limiter = RateLimiter(options.rate)
         self.report = BackfillReport(queued=isinstance(invoker, IngestQueue))
 
@@ -308,7 +308,7 @@ def _event_for(bucket: str, region: str, item: JsonDict, version_id: str | None)
     )
 
 
-def _is_versioned(s3: Any, bucket: str) -> bool:
+def is_versioned(s3: Any, bucket: str) -> bool:
     try:
         status = s3.get_bucket_versioning(Bucket=bucket).get("Status")
     except Exception as error:

@@ -16,10 +16,12 @@ from pathlib import Path
 from typing import Any, TextIO
 
 import click
+from s3_wistia_bridge.batch import job_overrides
+from s3_wistia_bridge.batch_job import ReportScope
 from s3_wistia_bridge.config import BridgeConfig, ConfigError
 from s3_wistia_bridge.observability import logger, metrics
 
-from . import __version__, messages
+from . import __version__, batch_jobs, messages
 from .backfill import BackfillOptions, BackfillStatus, BackfillTarget, ObjectResult, backfill
 from .confirm import Decision, Plan, decide, refusal
 from .doctor.run import run_doctor
@@ -232,6 +234,8 @@ def _filters(command: Callable[..., Any]) -> Callable[..., Any]:
     return command
 
 
+# The small path's parallel sends when --concurrency is not given (a Batch Operations job has none).
+SMALL_PATH_CONCURRENCY = 4
 _YES = click.option("--yes", "-y", is_flag=True, help="do not ask for confirmation")
 _SCAN_LIMIT = click.option(
     "--scan-limit",
@@ -531,19 +535,81 @@ def discard_command(g: Globals, where: Where, message_id: str, scan_limit: int, 
 # --- backfill ----------------------------------------------------------------------------------
 
 
-@app.command(
-    "backfill", context_settings=CONTEXT, short_help="Send a bucket's existing objects through the bridge."
+_BATCH_OPTIONS = (
+    click.option(
+        "--batch",
+        is_flag=True,
+        help="run it as an S3 Batch Operations job (large buckets: see below)",
+    ),
+    click.option(
+        "--inventory",
+        metavar="s3://.../manifest.json",
+        help="--batch over an S3 Inventory report (CSV) instead of a listing",
+    ),
+    click.option("--status", "job_id", metavar="JOB", help="a --batch job's progress and report"),
+    click.option("--replay-failed", is_flag=True, help="with --status: a new job of the failed tasks"),
+    click.option(
+        "--manifest-bucket",
+        metavar="NAME",
+        help="--batch: bucket of manifest and report (default: the stack's)",
+    ),
+    *(
+        click.option(flag, default=default, show_default=True, metavar="PREFIX", help=f"--batch: {text}")
+        for flag, default, text in (
+            ("--manifest-prefix", batch_jobs.MANIFEST_PREFIX, "where the manifest goes"),
+            ("--report-prefix", batch_jobs.REPORT_PREFIX, "where the completion report goes"),
+        )
+    ),
+    click.option(
+        "--report-scope",
+        type=click.Choice(["all", "failed"]),
+        default="all",
+        show_default=True,
+        help="--batch: report every task (needed for the full summary) or failed ones",
+    ),
+    click.option(
+        "--priority",
+        type=click.IntRange(min=0, max=2_147_483_647),
+        default=10,
+        show_default=True,
+        metavar="N",
+        help="--batch: the job's priority (higher runs first)",
+    ),
+    click.option("--project", metavar="ID", help="--batch: every object to this Wistia project"),
+    click.option("--hold", is_flag=True, help="--batch: create the job waiting for update-job-status Ready"),
+    click.option(
+        "--function-arn",
+        metavar="ARN",
+        help="--batch: the pinned batch function (default: the stack's alias)",
+    ),
+    click.option("--role-arn", metavar="ARN", help="--batch: the job's role (default: the stack's)"),
 )
-@click.argument("target", metavar="s3://BUCKET[/PREFIX]")
+
+
+def _batch_options(command: Callable[..., Any]) -> Callable[..., Any]:
+    for option in reversed(_BATCH_OPTIONS):
+        command = option(command)
+    return command
+
+
+@app.command(
+    "backfill",
+    context_settings=CONTEXT,
+    short_help="Send a bucket's existing objects through the bridge.",
+    epilog="Without --batch, objects are listed and sent from this machine: fine for "
+    "thousands of objects. For more (a day at Wistia's 600 requests/min is about 860,000), "
+    "or without a machine that stays up, use --batch: S3 Batch Operations runs the batch "
+    "function over a manifest, resumably, with a report per object, within the "
+    "stack's BackfillRatePerMinute. The stack needs BatchOperationsRole=true.",
+)
+@click.argument("target", metavar="[s3://BUCKET[/PREFIX]]", required=False)
 @_where("function_name", "ingest_queue_url")
-@click.option("--dry-run", is_flag=True, help="list accepted and rejected objects only")
+@click.option("--dry-run", is_flag=True, help="list and count only: send nothing, create no job")
 @click.option(
     "--concurrency",
     type=click.IntRange(min=1),
-    default=4,
-    show_default=True,
     metavar="N",
-    help="parallel invocations or sends",
+    help=f"parallel invocations or sends (default {SMALL_PATH_CONCURRENCY})",
 )
 @click.option(
     "--rate",
@@ -557,9 +623,10 @@ def discard_command(g: Globals, where: Where, message_id: str, scan_limit: int, 
     default=1000,
     show_default=True,
     metavar="N",
-    help="objects per ListObjectsV2 page",
+    help="objects per listing page",
 )
 @click.option("--local", is_flag=True, help="run the bridge in this process (debugging)")
+@_batch_options
 @_YES
 @global_options
 @bridge_command
@@ -567,23 +634,57 @@ def backfill_command(
     g: Globals,
     where: Where,
     *,
-    target: str,
+    target: str | None,
     dry_run: bool,
-    concurrency: int,
+    concurrency: int | None,
     rate: float | None,
     page_size: int,
     local: bool,
     yes: bool,
+    **batch: Any,
 ) -> int:
     """Send the objects already in a bucket through the bridge: a direct stack's function is
-    invoked, a buffered stack's ingest queue gets each object's S3 notification."""
+    invoked, a buffered stack's ingest queue gets each object's S3 notification; with --batch,
+    an S3 Batch Operations job does it (--status JOB follows it)."""
+    if batch["job_id"] or batch["batch"] or batch["inventory"]:
+        _refuse_small_path_options(concurrency=concurrency, rate=rate, local=local)
+    if batch["job_id"]:
+        return _backfill_status(g, batch["job_id"], replay=batch["replay_failed"], yes=yes)
+    if batch["batch"] or batch["inventory"]:
+        return _backfill_batch(g, where, target, batch, dry_run=dry_run, page_size=page_size, yes=yes)
+    if target is None:
+        raise OperatorError("backfill needs s3://BUCKET[/PREFIX] (or --batch --inventory, or --status JOB)")
     bucket, prefix = _s3_target(target, need_key=False)
+    options = BackfillOptions(
+        prefix=prefix,
+        dry_run=dry_run,
+        concurrency=concurrency or SMALL_PATH_CONCURRENCY,
+        rate=rate,
+        page_size=page_size,
+    )
+    return _backfill_small(g, where, bucket, options, local=local, yes=yes)
+
+
+def _refuse_small_path_options(*, concurrency: int | None, rate: float | None, local: bool) -> None:
+    """A --batch job is paced by the stack (BackfillRatePerMinute), not by this machine: options
+    of the small path would be silently ignored, so they are refused."""
+    given = [name for name, value in (("--concurrency", concurrency), ("--rate", rate)) if value is not None]
+    given += ["--local"] if local else []
+    if given:
+        raise OperatorError(
+            f"{', '.join(given)}: only for the small path (without --batch); a Batch Operations job "
+            "is paced by the stack's BackfillRatePerMinute parameter"
+        )
+
+
+def _backfill_small(
+    g: Globals, where: Where, bucket: str, options: BackfillOptions, *, local: bool, yes: bool
+) -> int:
+    """The small path: listed here, each object sent from this machine."""
     aws, ui = g.aws(), g.ui()
+    dry_run, prefix = options.dry_run, options.prefix
     resources = _resources(g, where, aws)
     config = BridgeConfig.from_environ(_bridge_env(aws, resources))
-    options = BackfillOptions(
-        prefix=prefix, dry_run=dry_run, concurrency=concurrency, rate=rate, page_size=page_size
-    )
     sender = None if dry_run else _backfill_target(aws, resources, local=local)
     if sender is not None:
         _confirm(ui, _backfill_plan(aws, bucket, config, options, sender), yes=yes)
@@ -601,6 +702,67 @@ def backfill_command(
         ui.error("interrupted: rerun the same command; copied objects will report duplicate")
         return ExitCode.INTERRUPTED
     return ExitCode.FAILED if report.failed else ExitCode.OK
+
+
+def _backfill_batch(
+    g: Globals,
+    where: Where,
+    target: str | None,
+    batch: dict[str, Any],
+    *,
+    dry_run: bool,
+    page_size: int,
+    yes: bool,
+) -> int:
+    """backfill --batch: the manifest, then (unless a dry run) the job."""
+    aws, ui = g.aws(), g.ui()
+    resources = _resources(g, where, aws)
+    config = BridgeConfig.from_environ(_bridge_env(aws, resources))
+    if batch["project"]:
+        _job_argument("project_id", batch["project"])
+    job_target = batch_jobs.job_target(
+        aws, resources.stack, function_arn=batch["function_arn"], role_arn=batch["role_arn"]
+    )
+    options = batch_jobs.BatchOptions(
+        inventory=batch["inventory"],
+        manifest_bucket=batch["manifest_bucket"],
+        manifest_prefix=batch["manifest_prefix"],
+        report_prefix=batch["report_prefix"],
+        report_scope=ReportScope.FAILED_TASKS_ONLY
+        if batch["report_scope"] == "failed"
+        else ReportScope.ALL_TASKS,
+        priority=batch["priority"],
+        project=batch["project"],
+        hold=batch["hold"],
+        page_size=page_size,
+        dry_run=dry_run,
+    )
+    result = batch_jobs.submit(
+        aws, job_target, config, target, options, confirm=lambda plan: _confirm(ui, plan, yes=yes)
+    )
+    batch_jobs.print_submitted(ui, result)
+    return ExitCode.OK
+
+
+def _backfill_status(g: Globals, job_id: str, *, replay: bool, yes: bool) -> int:
+    """backfill --status JOB [--replay-failed]: exit 0 complete, 1 something failed, 3 not done."""
+    aws, ui = g.aws(), g.ui()
+    account = batch_jobs.account_id(aws)
+    status = batch_jobs.job_status(aws, job_id, account=account)
+    if replay:
+        status = batch_jobs.replay_failed(
+            aws, status, lambda plan: _confirm(ui, plan, yes=yes), account=account
+        )
+    batch_jobs.print_status(ui, status)
+    return ExitCode.OK if status.replay_job_id else status.exit_code
+
+
+def _job_argument(name: str, value: str) -> None:
+    """A UserArgument checked as the batch function will check it."""
+    try:
+        job_overrides({name: value})
+    except ConfigError as error:
+        raise OperatorError(f"--project: {error}") from None
 
 
 def _backfill_target(aws: Aws, resources: Resources, *, local: bool) -> BackfillTarget:

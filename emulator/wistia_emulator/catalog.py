@@ -64,6 +64,10 @@ class Job:
     def public(self, moment: float) -> dict[str, Any]:
         return {"id": self.id, "hashed_id": self.hashed_id, "status": self.status(moment)}
 
+    def queued(self) -> dict[str, Any]:
+        """The job as the call that queued it answers it: queued, whatever its durations."""
+        return {"id": self.id, "hashed_id": self.hashed_id, "status": QUEUED}
+
 
 @dataclass
 class Books:

@@ -72,7 +72,7 @@ def swap(state: EmulatorState, call: Call) -> Response:
                 400, f"Replacement media must be the same type as the original media ({media['type']})."
             )
         job = _job(state, books, "swap", lambda: books.swap(original, replacement, fate, now(), days))
-        return {"media": books.view(media), "job": job.public(time.monotonic())}
+        return {"media": books.view(media), "job": job.queued()}
 
     queued = in_books(state, queue, media_missing)
     return json_response(
@@ -160,9 +160,7 @@ def restore_deleted(state: EmulatorState, call: Call) -> Response:
     def queue(books: Books) -> dict[str, Any]:
         if not {m["hashed_id"] for m in books.deleted} >= set(wanted):
             raise Refusal(404, "Deleted media not found.")
-        return _job(state, books, "restore_deleted", lambda: books.restore_deleted(wanted)).public(
-            time.monotonic()
-        )
+        return _job(state, books, "restore_deleted", lambda: books.restore_deleted(wanted)).queued()
 
     job = state.transact(queue)
     return json_response(202, {"message": "Media restoration has been queued.", "background_job_status": job})
@@ -180,9 +178,7 @@ def archive(state: EmulatorState, call: Call) -> Response:
 
     def queue(books: Books) -> dict[str, Any]:
         books.check_medias(wanted)
-        return _job(state, books, "archive", lambda: books.set_archived(wanted, True)).public(
-            time.monotonic()
-        )
+        return _job(state, books, "archive", lambda: books.set_archived(wanted, True)).queued()
 
     job = in_books(state, queue, media_missing)
     return json_response(200, {"message": "Media archival has been queued.", "background_job_status": job})
@@ -200,7 +196,7 @@ def restore(state: EmulatorState, call: Call) -> Response:
         folder = books.folder(target)
         books.check_medias(wanted)
         job = _job(state, books, "restore", lambda: books.set_archived(wanted, False, target))
-        return {"folder": folder, "job": job.public(time.monotonic())}
+        return {"folder": folder, "job": job.queued()}
 
     queued = in_books(state, queue, lambda key: Refusal(404, f"Folder or media with ID '{key}' not found."))
     container = {"type": "Project", "name": queued["folder"]["name"], "hashedId": target}

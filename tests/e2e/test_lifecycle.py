@@ -21,6 +21,7 @@ import requests
 from local_stack import batch_runner
 from local_stack.harness import WEBHOOK_SECRET, LocalStack
 from s3_wistia_bridge import batch_report
+from s3_wistia_bridge_cli import batch_jobs
 from s3_wistia_bridge_cli.cli import main as cli
 
 from .support import E2E, VIDEO, copies_of, eventually
@@ -211,7 +212,7 @@ def test_with_poll_the_sweeper_brings_the_ledger_to_ready(
 
 
 def test_the_local_batch_runner_plays_a_manifest_through_the_deployed_alias(
-    stack: LocalStack, wistia: Any
+    stack: LocalStack, wistia: Any, capsys: pytest.CaptureFixture[str]
 ) -> None:
     s3 = stack.client("s3")
     copied = "e2e/batch/live already.mp4"
@@ -248,6 +249,48 @@ def test_the_local_batch_runner_plays_a_manifest_through_the_deployed_alias(
         [media] = [m for m in wistia.medias() if m["hashed_id"] == results[key]]
         assert media["name"] == key.rsplit("/", 1)[1]
     assert len(copies_of(wistia, copied)) == 1
-    summary = batch_report.summarise(io.StringIO(report.getvalue())).as_dict()
+    # --status's summary, read as it reads a job's report: manifest.json, then its result files.
+    job: dict[str, Any] = {
+        "JobId": "local-job",
+        "Report": {
+            "Bucket": f"arn:aws:s3:::{stack.bucket}",
+            "Enabled": True,
+            "Prefix": "batch-operations/reports",
+        },
+    }
+    results_key = "batch-operations/reports/job-local-job/results/all.csv"
+    s3.put_object(Bucket=stack.bucket, Key=results_key, Body=report.getvalue().encode())
+    s3.put_object(
+        Bucket=stack.bucket,
+        Key="batch-operations/reports/job-local-job/manifest.json",
+        Body=json.dumps(
+            {
+                "Format": batch_report.REPORT_FORMAT,
+                "Results": [{"TaskExecutionStatus": "succeeded", "Bucket": stack.bucket, "Key": results_key}],
+            }
+        ).encode(),
+    )
+    lines = batch_jobs.report_lines(s3, job)
+    assert lines is not None
+    summary = batch_report.summarise(lines).as_dict()
     assert (summary["copied"], summary["duplicate"], summary["failed"]) == (len(new_keys), 1, {})
     assert summary["rejected"] == {"extension_not_allowed": 1}
+
+    # The manifest a `backfill --batch` would submit: counted against the deployed stack.
+    os.environ.update(stack.aws_env())
+    capsys.readouterr()
+    code = cli(["backfill", f"s3://{stack.bucket}/e2e/batch/", "--batch", "--dry-run", "--json",
+                "--stack", stack.stack_name])  # fmt: skip
+    dry = json.loads(capsys.readouterr().out)
+    assert code == 0
+    assert dry["summary"] == {
+        "objects": len(keys) - 1,
+        "bytes": (len(keys) - 1) * len(VIDEO),
+        "rejected": {"extension_not_allowed": 1},
+    }
+    assert dry["missingOutputs"] == ["BatchOperationsRoleArn"]  # deployed without BatchOperationsRole
+    assert [k for k in keys_of(s3, stack.bucket) if k.startswith("batch-operations/manifests/")] == []
+
+
+def keys_of(s3: Any, bucket: str) -> list[str]:
+    return [item["Key"] for item in s3.list_objects_v2(Bucket=bucket).get("Contents", [])]

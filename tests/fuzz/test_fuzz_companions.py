@@ -97,7 +97,7 @@ def test_any_sidecar_is_rejected_with_its_reason_or_pairs_into_one_media(
         return
     assert first["reason"] == "sidecar_stored"
     if parsed.project is not None and parsed.project.name:
-        assert video["reason"] == "sidecar_invalid"  # no folder lookup configured
+        assert video["reason"] == "folder_missing"  # the emulator has no folders
         return
     assert video["outcome"] == "copied"
     [media] = [m for m in bridge.medias() if m["hashed_id"] == video["hashed_id"]]

@@ -339,12 +339,19 @@ def test_off_by_default_companion_keys_are_rejected_as_before(stack: Stack, load
     assert bridge.deliver(bridge.put("v/clip.eng.srt", SRT))["reason"] == "extension_not_allowed"
 
 
-def test_a_folder_name_without_a_lookup_is_a_rejection_naming_the_field(companions: Make) -> None:
+def test_a_sidecar_folder_name_is_looked_up_in_wistia_and_a_missing_one_fails_the_video(
+    companions: Make,
+) -> None:
     bridge = companions(wait=0)
+    [folder] = bridge.stack.emulator.seed_folders(["Marketing"])
     bridge.put("v/clip.mp4.json", _json({"project": {"name": "Marketing"}}))
-    report = bridge.deliver(bridge.put("v/clip.mp4", VIDEO))
-    assert report["reason"] == "sidecar_invalid"
-    assert "project.name" in report["message"]
+    assert bridge.deliver(bridge.put("v/clip.mp4", VIDEO))["outcome"] == "copied"
+    assert bridge.media()["project"]["hashed_id"] == folder["hashed_id"]
+    bridge.put("v/other.mp4.json", _json({"project": {"name": "Nowhere"}}))
+    failed = bridge.deliver(bridge.put("v/other.mp4", VIDEO))
+    assert (failed["outcome"], failed["reason"]) == ("permanent_failure", "folder_missing")
+    assert len(bridge.medias()) == 1
+    assert [record["reason"] for record in bridge.stack.failure_records()] == ["folder_missing"]
 
 
 def test_a_caption_of_a_rejected_video_waits_for_its_copy_without_retrying(companions: Make) -> None:

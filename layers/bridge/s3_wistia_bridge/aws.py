@@ -64,6 +64,11 @@ class AwsClients:
             return self.session.client("events", config=CLIENT_CONFIG)
 
     @cached_property
+    def ssm(self) -> Any:  # Systems Manager (ROUTES_SOURCE): no type stubs are pinned for it
+        with self._lock:
+            return self.session.client("ssm", config=CLIENT_CONFIG)
+
+    @cached_property
     def sqs(self) -> SQSClient:
         with self._lock:
             client: SQSClient = self.session.client("sqs", config=CLIENT_CONFIG)

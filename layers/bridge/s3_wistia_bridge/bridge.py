@@ -24,7 +24,7 @@ EventBridge, never failing or repeating a copy over it.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from typing import TYPE_CHECKING, Any, NamedTuple, NoReturn, Protocol
 
 from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
@@ -122,6 +122,7 @@ class Bridge:
         retries: RetryQueue | None = None,
         recorder: Recorder | None = None,
         companions: Companions | None = None,
+        folders: Callable[[str], str | None] | None = None,
     ) -> None:
         self.config = config
         self._copier = copier
@@ -130,6 +131,7 @@ class Bridge:
         self._objects = objects
         self._retries = retries
         self._recorder = recorder
+        self._folders = folders  # PROJECT_ROUTING=folders: a key's folder to its project (folders.py)
         # Sidecars, captions and tags (companions.py): None when all three are off.
         self._companions = companions
         self._lifetime_checked = False
@@ -185,7 +187,7 @@ class Bridge:
             plan = self._recorder.plan(obj) if self._recorder is not None else None
             if plan is not None and plan.answer is not None:  # the ledger knows its media: nothing to send
                 return self._after_copy(obj, None, plan.answer, plan, invocation)
-            prepared = self._prepare(obj)
+            prepared = self._prepare(obj, self._folder_lookup(invocation.overrides))
             if isinstance(prepared, Rejection):
                 return self._rejected(obj, prepared)
             request = invocation.overrides.apply(prepared)
@@ -305,7 +307,13 @@ class Bridge:
         count("ObjectCopied")
         return ObjectReport(Outcome.COPIED, obj.uri, hashed_id=result.hashed_id)
 
-    def _prepare(self, obj: S3Object) -> CopyRequest | Rejection:
+    def _folder_lookup(self, overrides: RequestOverrides) -> Callable[[str], str | None] | None:
+        """A backfill job's own project wins: its objects' folders are not looked up."""
+        return self._folders if overrides.project_id is None else None
+
+    def _prepare(
+        self, obj: S3Object, folders: Callable[[str], str | None] | None = None
+    ) -> CopyRequest | Rejection:
         """The request for an allowed object: its content checked, its metadata applied, its URL
         signed, per the config."""
         if self.config.content_check:
@@ -325,7 +333,7 @@ class Bridge:
                 return parsed
             settings = parsed
         url = self._presign(obj) if self.config.copy_mode is CopyMode.URL_IMPORT else None
-        request = copy_request(obj, self.config, settings, url=url)
+        request = copy_request(obj, self.config, settings, url=url, folder_project=folders)
         # The sidecar's fields take precedence over the object's metadata and the routes.
         return request if self._companions is None else self._companions.paired(obj, request)
 

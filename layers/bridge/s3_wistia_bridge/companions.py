@@ -27,7 +27,7 @@ import time
 from collections.abc import Callable, Iterable
 from dataclasses import replace
 from datetime import datetime
-from typing import TYPE_CHECKING, Any, NamedTuple, Protocol
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 from botocore.exceptions import BotoCoreError, ClientError
 
@@ -55,18 +55,12 @@ if TYPE_CHECKING:
     from mypy_boto3_s3 import S3Client
 
     from .aws import AwsClients
+    from .folders import FolderLookup  # folders.FolderDirectory: a folder's hashed id by its name
     from .ledger import Entry, Ledger
     from .wistia_media import Answer, WistiaMedia
 
 LIFECYCLE_TAG_KEY = "wistia-status"  # the lifecycle's own object tag: never a Wistia tag
 MAX_LISTED_PAGES = 5  # 5000 keys share a stem: more is not a video's companions
-
-
-class FolderLookup(Protocol):
-    """A Wistia folder's hashed id by its name (folders.FolderDirectory, r3-folders); raises
-    PermanentFailure(FOLDER_MISSING) when there is none."""
-
-    def folder_id(self, name: str) -> str: ...
 
 
 # ---------------------------------------------------------------------------------- pure

@@ -34,6 +34,9 @@ _EXTENSION = re.compile(r"^[a-z0-9]{1,16}$")
 _LOOPBACK_NAMES = frozenset({"localhost"})
 # An S3 tag key: 1..128 letters, digits, spaces and _ . : / = + - @; the aws: prefix is reserved.
 _TAG_KEY = re.compile(r"^[\w .:/=+\-@]{1,128}$")
+# An SSM parameter name (Systems Manager User Guide, "Parameter name requirements"): at most 1011
+# characters of a-zA-Z0-9_.-/ (2048 with the ARN's prefix counted for advanced parameters).
+_SSM_PARAMETER = re.compile(r"^[A-Za-z0-9_.\-/]{1,1011}$")
 _ROUTE_FIELDS = frozenset({"prefix", "project_id", "contact_id", "description"})
 
 
@@ -42,6 +45,13 @@ class CopyMode(StrEnum):
 
     S3_COPY = "s3_copy"
     URL_IMPORT = "url_import"
+
+
+class ProjectRouting(StrEnum):
+    """Where an object without an explicit project or route goes (docs/folders.md)."""
+
+    ROUTES = "routes"  # the default project
+    FOLDERS = "folders"  # the Wistia folder named after the key's folder
 
 
 class ConfigError(ValueError):
@@ -196,6 +206,8 @@ def _routes(name: str, raw: str) -> tuple[Route, ...]:
         items = json.loads(raw)
     except json.JSONDecodeError as error:
         raise ConfigError(f"{name}: not valid JSON ({error.msg} at char {error.pos})") from None
+    except RecursionError:  # hostile nesting ([[[[...]]]]) exhausts the parser's stack
+        raise ConfigError(f"{name}: nested too deeply to be a list of routes") from None
     if not isinstance(items, list):
         raise ConfigError(f"{name}: must be a JSON list of {{prefix, project_id, contact_id}}")
     seen: set[str] = set()
@@ -232,6 +244,21 @@ def _route_prefix(where: str, prefix: Any, seen: set[str]) -> str:
         raise ConfigError(f"{where}: {prefix!r} appears twice")
     seen.add(prefix)
     return prefix
+
+
+def _routes_source(name: str, raw: str) -> str:
+    """`ssm:<parameter name>` or `s3://bucket/key`; the table itself is read at cold start
+    (routes_source.py), this only checks the form."""
+    ssm_name = raw.removeprefix("ssm:")
+    if raw.startswith("ssm:") and _SSM_PARAMETER.match(ssm_name):
+        return raw
+    bucket, _, key = raw.removeprefix("s3://").partition("/")
+    if raw.startswith("s3://") and _BUCKET_NAME.match(bucket) and key:
+        return raw
+    raise ConfigError(
+        f"{name}: {raw!r} is neither ssm:<parameter name> (letters, digits and _ . - /) "
+        "nor s3://<bucket>/<key>"
+    )
 
 
 # ---------------------------------------------------------------- the declarations
@@ -359,6 +386,51 @@ VARIABLES = (
         Parser(_routes, 'a JSON list of `{"prefix", "project_id", "contact_id"?, "description"?}`', ()),
         "Where objects go in Wistia by key prefix; the longest matching prefix wins.",
         parameters=("WistiaRoutes",),
+    ),
+    Variable(
+        "ROUTES_SOURCE",
+        "routes_source",
+        Parser(_routes_source, "`ssm:<parameter name>` or `s3://<bucket>/<key>`"),
+        "Where the routes table lives instead of `WISTIA_ROUTES` (the same JSON), read once at cold "
+        "start: an SSM parameter (String or SecureString) or an S3 object; setting both is a "
+        "configuration error (docs/folders.md).",
+        parameters=("RoutesParameterName", "RoutesObject"),
+    ),
+    Variable(
+        "PROJECT_ROUTING",
+        "project_routing",
+        _choice(tuple(ProjectRouting), ProjectRouting),
+        "`routes`: an object no route matches goes to the default project. `folders`: it goes to the "
+        "Wistia folder named after its S3 folder (docs/folders.md).",
+        parameters=("ProjectRouting",),
+        default=ProjectRouting.ROUTES.value,
+    ),
+    Variable(
+        "FOLDER_DEPTH",
+        "folder_depth",
+        _integer(1, 10),
+        "`folders`: how many leading folders of the key name the Wistia folder, joined with `/`; a "
+        "key with fewer goes to the default project.",
+        parameters=("FolderDepth",),
+        default="1",
+    ),
+    Variable(
+        "CREATE_MISSING_FOLDERS",
+        "create_missing_folders",
+        Parser(_boolean, "`true`, `false` (any case)", choices=("true", "false")),
+        "`folders`: `true` creates a Wistia folder that does not exist; `false` fails the object "
+        "(`folder_missing`, replayable).",
+        parameters=("CreateMissingFolders",),
+        default="false",
+    ),
+    Variable(
+        "FOLDER_CACHE_SECONDS",
+        "folder_cache_seconds",
+        _integer(0, 3600),
+        "`folders`: the folder list is read once per container; a name not in it re-reads the list at "
+        "most once per this many seconds before creating or failing.",
+        parameters=("FolderCacheSeconds",),
+        default="60",
     ),
     Variable(
         "WISTIA_DESCRIPTION",
@@ -628,6 +700,11 @@ class BridgeConfig(NamedTuple):
     max_object_bytes: int | None
     default_project_id: str | None
     routes: tuple[Route, ...]
+    routes_source: str | None
+    project_routing: ProjectRouting
+    folder_depth: int
+    create_missing_folders: bool
+    folder_cache_seconds: int
     description: str | None
     token_cache_seconds: int
     connect_timeout_seconds: float

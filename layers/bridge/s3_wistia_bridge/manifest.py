@@ -27,6 +27,7 @@ FORMAT = "S3BatchOperations_CSV_20180820"
 class ManifestSummary(NamedTuple):
     written: int
     rejected: Counter[str]  # rejection reason -> objects left out
+    bytes: int = 0  # the written objects' sizes, as listed (unknown sizes count 0)
 
 
 def listed_objects(pages: Iterable[Any], bucket: str, region: str) -> Iterator[S3Object]:
@@ -63,7 +64,7 @@ def write_manifest(
 ) -> ManifestSummary:
     """Write the allowed objects to `out`, one row each, as they come."""
     writer = csv.writer(out, lineterminator="\n")
-    written = 0
+    written = size = 0
     rejected: Counter[str] = Counter()
     for obj in objects:
         rejection = validate(obj, config)
@@ -72,7 +73,8 @@ def write_manifest(
             continue
         writer.writerow(manifest_row(obj, with_versions))
         written += 1
-    return ManifestSummary(written, rejected)
+        size += obj.size or 0
+    return ManifestSummary(written, rejected, size)
 
 
 def manifest_fields(with_versions: bool) -> list[str]:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import TYPE_CHECKING
 
 from .config import BridgeConfig, Route
@@ -38,29 +39,35 @@ def copy_request(
     settings: ObjectSettings | None = None,
     *,
     url: str | None = None,
+    folder_project: Callable[[str], str | None] | None = None,
 ) -> CopyRequest:
     """The request for `obj`: the route (or defaults), then the object's own metadata on top.
 
     `settings` (validated x-amz-meta-wistia-*) override name, description and project; the
     route's contact_id stays. `url`, a presigned GET, turns the request into a URL import.
+    `folder_project` (PROJECT_ROUTING=folders) gives the project of a key no route matches and
+    whose metadata names none; it is asked only then (docs/folders.md, Precedence).
     """
     route = route_for(obj.key, config.routes)
+    default_project = config.default_project_id
+    if folder_project is not None and route is None and not (settings and settings.project_id):
+        default_project = folder_project(obj.key) or default_project
     return CopyRequest(
         bucket=obj.bucket,
         source_file=obj.key,
         region=obj.region,
         name=settings.name if settings and settings.name else media_name(obj.key),
-        project_id=_project_id(route, config, settings),
+        project_id=_project_id(route, default_project, settings),
         description=_description(route, config, settings),
         contact_id=route.contact_id if route else None,
         url=url,
     )
 
 
-def _project_id(route: Route | None, config: BridgeConfig, settings: ObjectSettings | None) -> str | None:
+def _project_id(route: Route | None, default: str | None, settings: ObjectSettings | None) -> str | None:
     if settings and settings.project_id:
         return settings.project_id
-    return route.project_id if route else config.default_project_id
+    return route.project_id if route else default
 
 
 def _description(route: Route | None, config: BridgeConfig, settings: ObjectSettings | None) -> str | None:

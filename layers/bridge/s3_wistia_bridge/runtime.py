@@ -12,7 +12,7 @@ from aws_lambda_powertools.utilities.idempotency import DynamoDBPersistenceLayer
 
 from .aws import AwsClients
 from .bridge import Bridge, Invocation
-from .config import BridgeConfig, ConfigError
+from .config import BridgeConfig, ConfigError, ProjectRouting
 from .deadline import Deadline
 from .delivery import QUEUE_MAX_SLEEP_SECONDS, SqsRetryQueue, receive_count, retry_delay
 from .errors import TransientFailure
@@ -42,8 +42,8 @@ def build_bridge(
     `session`: the boto3 Session its clients come from (default: a new one). `wrap_copier`: what
     stands between the idempotency check and Wistia (the batch function's rate share), so only a
     request that is really sent pays for it."""
-    config = BridgeConfig.from_environ(env)
     aws = AwsClients(session)
+    config = _with_routes_table(BridgeConfig.from_environ(env), aws)
     tokens = SecretsManagerToken(config.secret_id, config.token_cache_seconds, client=aws.secrets_manager)
     tokens.prefetch()
     client = WistiaClient(
@@ -72,8 +72,28 @@ def build_bridge(
         objects=S3Objects(aws),  # its client is made on first use: EventBridge keys, opt-in modes
         retries=SqsRetryQueue(aws),
         recorder=_recorder(config, aws),
+        folders=_folders(config, tokens),
         companions=_companions(config, aws, tokens),
     )
+
+
+def _with_routes_table(config: BridgeConfig, aws: AwsClients) -> BridgeConfig:
+    """ROUTES_SOURCE: the routes read now, at cold start (routes_source.py, imported only then)."""
+    if config.routes_source is None:
+        return config
+    from .routes_source import with_routes_from_source  # noqa: PLC0415
+
+    return with_routes_from_source(config, aws)
+
+
+def _folders(config: BridgeConfig, tokens: SecretsManagerToken) -> Callable[[str], str | None] | None:
+    """PROJECT_ROUTING=folders: the key-to-folder lookup, imported only then (no Data API call
+    until an object needs a folder)."""
+    if config.project_routing is not ProjectRouting.FOLDERS:
+        return None
+    from .folders import FolderRouter, build_directory  # noqa: PLC0415
+
+    return FolderRouter(build_directory(config, tokens), config.folder_depth).project_for
 
 
 def _recorder(config: BridgeConfig, aws: AwsClients) -> Recorder | None:
@@ -109,9 +129,15 @@ def _companions(config: BridgeConfig, aws: AwsClients, tokens: SecretsManagerTok
         connect_timeout=config.connect_timeout_seconds,
         read_timeout=config.read_timeout_seconds,
     )
-    # A folder name in a sidecar needs a FolderLookup (folders.FolderDirectory, r3-folders): until it
-    # is wired, such a sidecar is rejected naming `project.name`.
-    return Companions(config, CompanionObjects(aws), Ledger(aws.dynamodb, config.ledger_table), media)
+    # A sidecar's {"project": {"name": ...}}: the folder directory (folders.py), listed only when a
+    # sidecar names a folder; CREATE_MISSING_FOLDERS and FOLDER_CACHE_SECONDS apply to it too.
+    folders = None
+    if config.sidecars:
+        from .folders import build_directory  # noqa: PLC0415
+
+        folders = build_directory(config, tokens)
+    ledger = Ledger(aws.dynamodb, config.ledger_table)
+    return Companions(config, CompanionObjects(aws), ledger, media, folders=folders)
 
 
 def handle(bridge: Bridge, event: Any, context: Any) -> JsonDict:

@@ -13,6 +13,7 @@ These calls need Wistia's "Read, update & delete anything" permission; an upload
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from enum import StrEnum
 from typing import Any, NamedTuple
 from urllib.parse import quote
@@ -46,7 +47,9 @@ class Answer(NamedTuple):
     def ok(self) -> bool:
         return self.reply is Reply.OK
 
-    def failure(self, what: str, refused: FailureReason = FailureReason.WISTIA_HTTP_ERROR) -> Exception:
+    def failure(
+        self, what: str, refused: FailureReason = FailureReason.WISTIA_HTTP_ERROR
+    ) -> TransientFailure | PermanentFailure:
         """The bridge's failure for an answer that is not OK; `what` names the call for the message,
         `refused` is the reason of a 4xx refusal in the caller's terms."""
         message = f"{what}: HTTP {self.http_status}" if self.http_status else f"{what}: {self.detail}"
@@ -127,7 +130,31 @@ class WistiaMedia:
             return self.call("PUT", f"{path}/{_segment(language)}", json={"caption_file": srt})
         return created
 
-    # -- every call ------------------------------------------------------------------------------
+    # ------------------------------------------------------------ folders (PROJECT_ROUTING=folders)
+    # https://docs.wistia.com/reference/get_folders, https://docs.wistia.com/reference/post_folders
+
+    def list_folders(self, page: int, per_page: int = 100) -> Answer:
+        """`GET /modern/folders`: one page, oldest first (sorted by id, ascending), so a folder
+        created while the pages are read lands on a later page and none shifts out of view."""
+        params = {"page": page, "per_page": per_page, "sort_by": "id", "sort_direction": 1}
+        return self.call("GET", "/folders", params=params)
+
+    def folder_pages(self, per_page: int = 100) -> Iterator[Answer]:
+        """Every page of the list, the first answer that is not OK last; ends after a short page."""
+        page = 1
+        while True:
+            answer = self.list_folders(page, per_page)
+            yield answer
+            body = answer.body.get("data") if isinstance(answer.body, dict) else answer.body
+            if not answer.ok or not isinstance(body, list) or len(body) < per_page:
+                return
+            page += 1
+
+    def create_folder(self, name: str) -> Answer:
+        """`POST /modern/folders` `{"name": ...}`: 201 with the new folder."""
+        return self.call("POST", "/folders", json={"name": name})
+
+    # ------------------------------------------------------------ any call
 
     def call(self, method: str, path: str, **kwargs: Any) -> Answer:
         """One request (`json=`, `params=` as requests takes them); on 401 once more with the token
