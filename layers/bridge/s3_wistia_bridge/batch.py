@@ -181,6 +181,10 @@ def _duplicate(report: ObjectReport) -> tuple[ResultCode, str]:
     return ResultCode.SUCCEEDED, f"duplicate:{report.hashed_id or 'unknown'}"
 
 
+def _updated(report: ObjectReport) -> tuple[ResultCode, str]:
+    return ResultCode.SUCCEEDED, f"updated:{report.hashed_id or 'unknown'}"
+
+
 def _rejected(report: ObjectReport) -> tuple[ResultCode, str]:
     return ResultCode.SUCCEEDED, f"rejected:{report.reason}"
 
@@ -204,6 +208,7 @@ _RESULTS = {
     Outcome.SKIPPED: _skipped,
     Outcome.PERMANENT_FAILURE: _permanent,
     Outcome.TRANSIENT_FAILURE: _transient,
+    Outcome.UPDATED: _updated,
 }
 
 

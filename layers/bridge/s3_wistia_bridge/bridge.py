@@ -25,7 +25,7 @@ EventBridge, never failing or repeating a copy over it.
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable
-from typing import TYPE_CHECKING, Any, NamedTuple, Protocol
+from typing import TYPE_CHECKING, Any, NamedTuple, NoReturn, Protocol
 
 from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
 
@@ -55,6 +55,7 @@ from .s3_objects import CredentialFacts, ObjectHead, TagWrite, error_code, presi
 from .validation import Reason, Rejection, file_extension, validate
 
 if TYPE_CHECKING:  # the recorder is imported only when a ledger or events are configured (runtime.py)
+    from .companions import Companions
     from .recorder import Plan, Recorder
     from .versions import KeyPolicies
 
@@ -122,6 +123,7 @@ class Bridge:
         objects: ObjectStore | None = None,
         retries: RetryQueue | None = None,
         recorder: Recorder | None = None,
+        companions: Companions | None = None,
         folders: Callable[[str], str | None] | None = None,
         policies: KeyPolicies | None = None,
     ) -> None:
@@ -134,6 +136,8 @@ class Bridge:
         self._recorder = recorder
         self._folders = folders  # PROJECT_ROUTING=folders: a key's folder to its project (folders.py)
         self._policies = policies  # OverwritePolicy / DeletePolicy other than the defaults
+        # Sidecars, captions and tags (companions.py): None when all three are off.
+        self._companions = companions
         self._lifetime_checked = False
 
     def register_lambda_context(self, context: Any) -> None:
@@ -161,18 +165,23 @@ class Bridge:
         return processed
 
     def _process_one(self, item: ParsedItem, invocation: Invocation) -> ObjectReport:
+        """One item's outcome; a transient failure is logged here, once, with the item's keys."""
+        # Per-thread keys: in-process callers (the operator's --local replay) run one bridge per
+        # worker thread, and the Powertools Logger is shared by all of them.
+        keys = _log_keys(item)
+        logger.thread_safe_append_keys(**keys)
+        try:
+            return self._dispatch(item, invocation)
+        except TransientFailure as failure:
+            _retried(failure)
+        finally:
+            logger.thread_safe_remove_keys(list(keys))
+
+    def _dispatch(self, item: ParsedItem, invocation: Invocation) -> ObjectReport:
         if isinstance(item, MalformedEvent):
             return self._malformed(item, invocation)
         if isinstance(item, S3Object):
-            # Per-thread keys: in-process callers (the operator's --local replay) run one bridge
-            # per worker thread, and the Powertools Logger is shared by all of them.
-            logger.thread_safe_append_keys(
-                correlation_id=_correlation_id(item), object=item.uri, event_name=item.event_name
-            )
-            try:
-                return self._copy(item, invocation)
-            finally:
-                logger.thread_safe_remove_keys(["correlation_id", "object", "event_name"])
+            return self._companion_or_copy(item, invocation)
         if isinstance(item, RemovedObject):
             if self._policies is not None and self._policies.handles_removals:
                 return self._removed(self._policies, item, invocation)
@@ -197,15 +206,11 @@ class Bridge:
                 return self._rejected(obj, prepared)
             request = invocation.overrides.apply(prepared)
             outcome = self._copy_once(obj, request, invocation, plan.replaces if plan else None)
-            if self._recorder is not None:
-                self._recorder.accepted(obj, request, outcome.result, plan, duplicate=outcome.duplicate)
-            return self._followed(obj, request, outcome, plan, invocation)
         except PermanentFailure as failure:
             return self._permanent(obj, failure, invocation, plan)
-        except TransientFailure as failure:
-            logger.warning("transient failure: to be retried", **failure.log_fields())
-            count("TransientFailure")
-            raise
+        if self._recorder is not None:
+            self._recorder.accepted(obj, request, outcome.result, plan, duplicate=outcome.duplicate)
+        return self._followed(obj, request, outcome, plan, invocation)
 
     def _answered(self, obj: S3Object, plan: Plan | None, invocation: Invocation) -> ObjectReport | None:
         """The report of a version not to send: the ledger knows its media (a duplicate), or
@@ -223,8 +228,8 @@ class Bridge:
         invocation: Invocation,
     ) -> ObjectReport:
         """The key's policies after a copy or its duplicate (a swap, cancelled deletes), then the
-        report. A transient failure retries the object, whose duplicate runs them again; a
-        permanent one is recorded, and the media stands."""
+        report and the follow-ups. A transient failure retries the object, whose duplicate runs
+        them again; a permanent one is recorded, and the media stands."""
         if self._policies is not None:
             try:
                 self._policies.after_accept(obj, outcome.result.hashed_id)
@@ -247,11 +252,10 @@ class Bridge:
                     failure.message,
                     hashed_id=outcome.result.hashed_id,
                 )
-        return self._after_copy(obj, request, outcome, plan)
+        return self._after_copy(obj, request, outcome, plan, invocation)
 
     def _removed(self, policies: KeyPolicies, item: RemovedObject, invocation: Invocation) -> ObjectReport:
         """DeletePolicy: a removal schedules the deletes of the key's medias (versions.py)."""
-        logger.thread_safe_append_keys(object=item.uri, event_name=item.event_name)
         try:
             return policies.removed(item)
         except PermanentFailure as failure:
@@ -265,20 +269,57 @@ class Bridge:
                 source_event=item.source_event,
             )
             return self._permanent(obj, failure, invocation, None)
-        except TransientFailure as failure:
-            logger.warning("transient failure: to be retried", **failure.log_fields())
-            count("TransientFailure")
-            raise
-        finally:
-            logger.thread_safe_remove_keys(["object", "event_name"])
 
     def _after_copy(
-        self, obj: S3Object, request: CopyRequest | None, outcome: CopyOutcome, plan: Plan | None
+        self,
+        obj: S3Object,
+        request: CopyRequest | None,
+        outcome: CopyOutcome,
+        plan: Plan | None,
+        invocation: Invocation,
     ) -> ObjectReport:
         report = self._copied(obj, request, outcome, plan)
         if self.config.write_back_tag_key:
             self._write_back(obj, self.config.write_back_tag_key, outcome.result.hashed_id)
+        if self._companions is not None and outcome.result.hashed_id:
+            self._follow_up(self._companions, obj, outcome.result.hashed_id, invocation)
         return report
+
+    def _companion_or_copy(self, obj: S3Object, invocation: Invocation) -> ObjectReport:
+        if self._companions is not None and self._companions.is_companion(obj):
+            return self._companion(self._companions, obj, invocation)
+        return self._copy(obj, invocation)
+
+    def _companion(self, companions: Companions, obj: S3Object, invocation: Invocation) -> ObjectReport:
+        """A sidecar's or caption's own event: applied, rejected, recorded, or its videos copied."""
+        try:
+            arrival = companions.arrived(obj)
+        except PermanentFailure as failure:
+            return self._permanent(obj, failure, invocation, None)
+        if isinstance(arrival, Rejection):
+            return self._rejected(obj, arrival)
+        if isinstance(arrival, ObjectReport):
+            return arrival
+        logger.info("the pair is complete: copying the video", videos=[video.key for video in arrival.videos])
+        reports = [self._copy(video, invocation) for video in arrival.videos]
+        return reports[0]
+
+    def _follow_up(
+        self, companions: Companions, obj: S3Object, hashed_id: str, invocation: Invocation
+    ) -> None:
+        """Tags and captions after the copy; a permanent failure of one is its own failure record
+        (the media stays copied), a transient one retries the event (the copy answers duplicate)."""
+        failures = companions.follow_ups(obj, hashed_id)  # a transient failure retries the event
+        for follow_up, about in failures:
+            self._record(
+                failure_record(
+                    follow_up, about, request_id=invocation.request_id, function_arn=invocation.function_arn
+                )
+            )
+            logger.error(
+                "follow-up failed: recorded on the failure queue", about=about.uri, **follow_up.log_fields()
+            )
+            count("PermanentFailure")
 
     def _choose_key(self, obj: S3Object) -> S3Object | Rejection:
         """The allowed object the event announced: when its key could be meant encoded or decoded,
@@ -357,7 +398,9 @@ class Bridge:
                 return parsed
             settings = parsed
         url = self._presign(obj) if self.config.copy_mode is CopyMode.URL_IMPORT else None
-        return copy_request(obj, self.config, settings, url=url, folder_project=folders)
+        request = copy_request(obj, self.config, settings, url=url, folder_project=folders)
+        # The sidecar's fields take precedence over the object's metadata and the routes.
+        return request if self._companions is None else self._companions.paired(obj, request)
 
     def _check_content(self, obj: S3Object) -> Rejection | None:
         """A rejection when the object's first bytes are not a video (or it is gone), else None."""
@@ -473,8 +516,7 @@ class Bridge:
                 **failure.log_fields(),
                 record_reason=record["reason"],
             )
-            count("TransientFailure")
-            raise
+            raise  # counted with the item's transient failure (_process_one)
 
     def _malformed(self, item: MalformedEvent, invocation: Invocation) -> ObjectReport:
         self._record(
@@ -487,6 +529,20 @@ class Bridge:
         )
         count("PermanentFailure")
         return ObjectReport(Outcome.PERMANENT_FAILURE, None, FailureReason.MALFORMED_EVENT.value, item.detail)
+
+
+def _log_keys(item: ParsedItem) -> dict[str, str]:
+    if isinstance(item, S3Object):
+        return {"correlation_id": _correlation_id(item), "object": item.uri, "event_name": item.event_name}
+    if isinstance(item, RemovedObject):
+        return {"object": item.uri, "event_name": item.event_name}
+    return {}
+
+
+def _retried(failure: TransientFailure) -> NoReturn:
+    logger.warning("transient failure: to be retried", **failure.log_fields())
+    count("TransientFailure")
+    raise failure
 
 
 def _announced(head: ObjectHead | None, obj: S3Object) -> bool:

@@ -608,6 +608,45 @@ VARIABLES = (
         parameters=("DeleteDryRun",),
         default="false",
     ),
+    # Sidecars, captions and tags (issue 16; docs/sidecars-and-captions.md).
+    Variable(
+        "SIDECARS",
+        "sidecars",
+        _choice(("off", "on"), lambda value: value == "on"),
+        "`on`: a video's sidecar `<video>.json` (or `<stem>.json`) sets its name, description, folder "
+        "and tags, in either arrival order (one ListObjectsV2 per video); `off`: `.json` keys are "
+        "rejected as today and nothing extra is read.",
+        parameters=("Sidecars",),
+        default="off",
+    ),
+    Variable(
+        "SIDECAR_WAIT_SECONDS",
+        "sidecar_wait_seconds",
+        _integer(0, 900),
+        "`Sidecars=on`: how long after its upload a video waits for its sidecar (retried, "
+        "`sidecar_pending`) before it goes with what is known; 0: never waits.",
+        parameters=("SidecarWaitSeconds",),
+        default="60",
+    ),
+    Variable(
+        "CAPTIONS",
+        "captions",
+        _choice(("off", "on"), lambda value: value == "on"),
+        "`on`: `<video>.<lang>.srt` / `.vtt` beside a video become its Wistia captions in that "
+        "language (VTT converted to SRT), replaced when the file changes; `off`: rejected as today.",
+        parameters=("Captions",),
+        default="off",
+    ),
+    Variable(
+        "COPY_OBJECT_TAGS",
+        "copy_object_tags",
+        Parser(_boolean, "`true`, `false` (any case)", choices=("true", "false")),
+        "`true`: the video's S3 object tags (`key=value`, or `key` for an empty value; not `aws:`, "
+        "the write-back tag or `wistia-status`) become Wistia tags after the copy, with the sidecar's "
+        "(the role gets `s3:GetObjectTagging`); Wistia's tags are then replaced by that union.",
+        parameters=("CopyObjectTags",),
+        default="false",
+    ),
     Variable(
         "POWERTOOLS_SERVICE_NAME",
         None,
@@ -743,6 +782,10 @@ class BridgeConfig(NamedTuple):
     delete_policy: DeletePolicy
     delete_grace_seconds: int
     delete_dry_run: bool
+    sidecars: bool = False
+    sidecar_wait_seconds: int = 60
+    captions: bool = False
+    copy_object_tags: bool = False
 
     @classmethod
     def from_environ(cls, env: Mapping[str, str]) -> BridgeConfig:

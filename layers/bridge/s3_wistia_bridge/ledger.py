@@ -22,7 +22,8 @@ Keys (the table is `LEDGER_TABLE`; docs/lifecycle.md has its CloudFormation):
 Other attributes: bucket, key, region, version, version_id, etag, size, sequencer, generation,
 status, status_rank, status_at, `<status>_at` for each status reached, attempts, reason, message,
 project, name, media_url, replaces / replaced_by (hashed ids), event_at (time of the last Wistia
-observation applied), name_at, seen (the webhook event uuids handled, a string set).
+observation applied), name_at, seen (the webhook event uuids handled, a string set); a sidecar's
+custom_fields, and the follow-ups done (companions.py: tags_sent, sidecar_applied, caption_<lang>).
 Re-uploads and deletes (docs/versions-and-deletes.md): kept_media (skipped: the media the key
 keeps), swap_target, swap_lease_until, swapped_into, swap_job_id, swapped_at, replace_fell_back_at,
 replace_fell_back_from, delete_pending, delete_due_at, delete_requested_at, delete_cancelled_at,
@@ -139,6 +140,7 @@ class Outcome(NamedTuple):
     message: str | None = None
     replaces: str | None = None
     attempts: int = 1
+    custom_fields: dict[str, str] | None = None  # a sidecar's: Wistia has no documented field for them
 
 
 def ledger_version(obj: S3Object) -> str:
@@ -372,6 +374,7 @@ class Ledger:
             "reason": outcome.reason,
             "message": outcome.message,
             "replaces": outcome.replaces,
+            "custom_fields": outcome.custom_fields,
             **_status_fields(outcome.status, at),
         }
         return self._update(
@@ -415,6 +418,11 @@ class Ledger:
             add_set={"seen": observation.event_id} if observation.event_id else {},
             remove=("open_status",) if status is not None and not status.is_open else (),
         )
+
+    def annotate(self, entry: Entry, fields: dict[str, Any]) -> bool:
+        """Set attributes on an existing item (the follow-ups a media has had: its tags, captions,
+        late sidecar; companions.py); False when the item is gone."""
+        return self._update({"pk": entry.pk, "sk": entry.sk}, fields, "attribute_exists(pk)")
 
     def note_seen(self, entry: Entry, event_id: str) -> None:
         """Remember an event uuid that changed nothing, so its redeliveries are known duplicates."""

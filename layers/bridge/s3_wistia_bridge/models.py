@@ -140,6 +140,9 @@ class CopyRequest:
     # the Upload API's URL import (WISTIA-API §6); nothing public says /s3_copy accepts it, so it is
     # sent with a `url` only and an s3_copy goes without it.
     low_priority: bool = False
+    # A sidecar's custom fields: not sent (Wistia documents no field for them), kept in the ledger
+    # and the Media Accepted event (companions.py).
+    custom_fields: tuple[tuple[str, str], ...] = ()
 
     def form(self) -> dict[str, str]:
         """The form fields, optional ones only when set.
@@ -198,6 +201,7 @@ class Outcome(StrEnum):
     SKIPPED = "skipped"
     PERMANENT_FAILURE = "permanent_failure"
     TRANSIENT_FAILURE = "transient_failure"
+    UPDATED = "updated"  # a sidecar or caption file applied to the media its video became
 
 
 class ObjectReport(NamedTuple):

@@ -277,8 +277,8 @@ class FailureReason(StrEnum):
     FOLDER_MISSING = (
         "folder_missing",
         ReasonClass.PERMANENT,
-        "`ProjectRouting=folders` found no Wistia folder named after the key's folder, and "
-        "`CreateMissingFolders` is off",
+        "`ProjectRouting=folders` found no Wistia folder named after the key's folder (or none "
+        "named as a sidecar's `project.name`), and `CreateMissingFolders` is off",
         "Create the folder in Wistia (or turn `CreateMissingFolders` on); replay.",
     )
     SECRET_MALFORMED = (

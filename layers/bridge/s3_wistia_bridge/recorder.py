@@ -79,6 +79,7 @@ class Recorder:
             name=request.name,
             replaces=plan.replaces,
             attempts=max(result.attempts, 1),
+            custom_fields=dict(request.custom_fields) or None,
         )
         written = self._write(obj, outcome)
         if plan.replaced is not None and result.hashed_id:
@@ -138,6 +139,7 @@ def _detail(obj: S3Object, outcome: Outcome, **extra: str | None) -> JsonDict:
         name=outcome.name,
         reason=outcome.reason,
         replaces=outcome.replaces,
+        custom_fields=outcome.custom_fields,
         **extra,
     )
 

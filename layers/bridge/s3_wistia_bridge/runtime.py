@@ -12,7 +12,7 @@ from aws_lambda_powertools.utilities.idempotency import DynamoDBPersistenceLayer
 
 from .aws import AwsClients
 from .bridge import Bridge, Invocation
-from .config import BridgeConfig, DeletePolicy, OverwritePolicy, ProjectRouting
+from .config import BridgeConfig, ConfigError, DeletePolicy, OverwritePolicy, ProjectRouting
 from .deadline import Deadline
 from .delivery import QUEUE_MAX_SLEEP_SECONDS, SqsRetryQueue, receive_count, retry_delay
 from .errors import TransientFailure
@@ -27,6 +27,7 @@ from .wistia import MIN_READ_SECONDS, RetryNotice, WistiaClient
 from .wistia_token import SecretsManagerToken
 
 if TYPE_CHECKING:
+    from .companions import Companions
     from .recorder import Recorder
     from .versions import KeyPolicies
 
@@ -74,6 +75,7 @@ def build_bridge(
         retries=SqsRetryQueue(aws),
         recorder=_recorder(config, aws),
         folders=_folders(config, tokens),
+        companions=_companions(config, aws, tokens),
         policies=_key_policies(config, aws, tokens, objects),
     )
 
@@ -141,6 +143,36 @@ def _recorder(config: BridgeConfig, aws: AwsClients) -> Recorder | None:
     ledger = Ledger(aws.dynamodb, config.ledger_table) if config.ledger_table else None
     events = EventPublisher(config.event_bus_name, aws) if config.event_bus_name else NoEvents()
     return Recorder(ledger, events)
+
+
+def _companions(config: BridgeConfig, aws: AwsClients, tokens: SecretsManagerToken) -> Companions | None:
+    """Sidecars, captions and tags (companions.py), when one of them is on; imported only then."""
+    if not (config.sidecars or config.captions or config.copy_object_tags):
+        return None
+    from .companions import CompanionObjects, Companions  # noqa: PLC0415
+    from .ledger import Ledger  # noqa: PLC0415
+    from .wistia_media import WistiaMedia  # noqa: PLC0415
+
+    if not config.ledger_table:
+        raise ConfigError(
+            "SIDECARS, CAPTIONS and COPY_OBJECT_TAGS need LEDGER_TABLE: the ledger says which media a "
+            "video became (the stack creates it)"
+        )
+    media = WistiaMedia(
+        config.api_url,
+        tokens,
+        connect_timeout=config.connect_timeout_seconds,
+        read_timeout=config.read_timeout_seconds,
+    )
+    # A sidecar's {"project": {"name": ...}}: the folder directory (folders.py), listed only when a
+    # sidecar names a folder; CREATE_MISSING_FOLDERS and FOLDER_CACHE_SECONDS apply to it too.
+    folders = None
+    if config.sidecars:
+        from .folders import build_directory  # noqa: PLC0415
+
+        folders = build_directory(config, tokens)
+    ledger = Ledger(aws.dynamodb, config.ledger_table)
+    return Companions(config, CompanionObjects(aws), ledger, media, folders=folders)
 
 
 def handle(bridge: Bridge, event: Any, context: Any) -> JsonDict:

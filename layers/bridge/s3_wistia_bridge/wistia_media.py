@@ -125,6 +125,36 @@ class WistiaMedia:
             raise ValueError(f"archive takes 1..{ARCHIVE_BATCH} hashed ids, not {len(hashed_ids)}")
         return self.call("PUT", "/medias/archive", json={"hashed_ids": hashed_ids})
 
+    # -- sidecars, captions and tags (r3-companions; docs/sidecars-and-captions.md) --------------
+
+    def update(
+        self,
+        hashed_id: str,
+        *,
+        name: str | None = None,
+        description: str | None = None,
+        tags: list[str] | None = None,
+    ) -> Answer:
+        """`PUT /modern/medias/{id}` with the fields given ("Update Media",
+        https://docs.wistia.com/reference/put_medias-mediahashedid); `tags` REPLACES the media's."""
+        body: dict[str, Any] = {"name": name, "description": description, "tags": tags}
+        return self.call(
+            "PUT", f"/medias/{_segment(hashed_id)}", json={k: v for k, v in body.items() if v is not None}
+        )
+
+    def put_caption(self, hashed_id: str, language: str, srt: str) -> Answer:
+        """The media's caption in `language` set to `srt`: replace it (PUT), create it on 404
+        (POST; Wistia answers 400 to a create for a language it has), and replace again if a
+        concurrent create won that race (https://docs.wistia.com/reference/post_medias-mediahashedid-captions)."""
+        path = f"/medias/{_segment(hashed_id)}/captions"
+        answer = self.call("PUT", f"{path}/{_segment(language)}", json={"caption_file": srt})
+        if answer.reply is not Reply.NOT_FOUND:
+            return answer
+        created = self.call("POST", path, json={"caption_file": srt, "language": language})
+        if created.reply is Reply.REFUSED and created.http_status == 400:
+            return self.call("PUT", f"{path}/{_segment(language)}", json={"caption_file": srt})
+        return created
+
     # ------------------------------------------------------------ folders (PROJECT_ROUTING=folders)
     # https://docs.wistia.com/reference/get_folders, https://docs.wistia.com/reference/post_folders
 
