@@ -230,9 +230,10 @@ class Bridge:
         """The key's policies after a copy or its duplicate (a swap, cancelled deletes), then the
         report and the follow-ups. A transient failure retries the object, whose duplicate runs
         them again; a permanent one is recorded, and the media stands."""
+        shown = outcome.result.hashed_id  # the media embeds show: the key's media after a swap
         if self._policies is not None:
             try:
-                self._policies.after_accept(obj, outcome.result.hashed_id)
+                shown = self._policies.after_accept(obj, outcome.result.hashed_id)
             except PermanentFailure as failure:
                 self._record(
                     failure_record(
@@ -252,7 +253,7 @@ class Bridge:
                     failure.message,
                     hashed_id=outcome.result.hashed_id,
                 )
-        return self._after_copy(obj, request, outcome, plan, invocation)
+        return self._after_copy(obj, request, outcome, plan, invocation, shown=shown)
 
     def _removed(self, policies: KeyPolicies, item: RemovedObject, invocation: Invocation) -> ObjectReport:
         """DeletePolicy: a removal schedules the deletes of the key's medias (versions.py)."""
@@ -277,12 +278,16 @@ class Bridge:
         outcome: CopyOutcome,
         plan: Plan | None,
         invocation: Invocation,
+        *,
+        shown: str | None,
     ) -> ObjectReport:
+        """The report, the write-back tag, and the follow-ups (tags, captions) on `shown`: the
+        media embeds show for this version."""
         report = self._copied(obj, request, outcome, plan)
         if self.config.write_back_tag_key:
             self._write_back(obj, self.config.write_back_tag_key, outcome.result.hashed_id)
-        if self._companions is not None and outcome.result.hashed_id:
-            self._follow_up(self._companions, obj, outcome.result.hashed_id, invocation)
+        if self._companions is not None and shown:
+            self._follow_up(self._companions, obj, shown, invocation)
         return report
 
     def _companion_or_copy(self, obj: S3Object, invocation: Invocation) -> ObjectReport:

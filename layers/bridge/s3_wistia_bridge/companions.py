@@ -366,7 +366,7 @@ class Companions:
 
     def _late_sidecar(self, obj: S3Object, entry: Entry, sidecar: Sidecar) -> str | None:
         """The media exists: its name, description and tags from the sidecar (its folder stays)."""
-        hashed_id = entry.hashed_id or ""
+        hashed_id = entry.embed_hashed_id or ""
         if obj.etag and entry.get("sidecar_applied") == obj.etag:
             logger.info("sidecar already applied: nothing sent", hashed_id=hashed_id)
             count("DuplicateSuppressed")
@@ -420,7 +420,7 @@ class Companions:
         for video in videos:
             entry = self._media_entry(obj.bucket, video.key)
             if entry is not None:
-                sent = self._send_caption(entry, entry.hashed_id or "", language, obj.etag or "-", srt)
+                sent = self._send_caption(entry, entry.embed_hashed_id or "", language, obj.etag or "-", srt)
         if sent is None:
             return _skipped(
                 obj, "caption_stored", "its video was not copied (rejected or failed): its copy will send it"

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable, Mapping
 from typing import TYPE_CHECKING, Any
 
@@ -28,8 +29,10 @@ from .wistia_token import SecretsManagerToken
 
 if TYPE_CHECKING:
     from .companions import Companions
+    from .folders import FolderDirectory
     from .recorder import Recorder
     from .versions import KeyPolicies
+    from .wistia_media import WistiaMedia
 
 
 def build_bridge(
@@ -65,6 +68,7 @@ def build_bridge(
             config.idempotency_ttl_seconds,
             SentJournal(aws.dynamodb, config.idempotency_table, config.idempotency_ttl_seconds),
         )
+    api = _DataApi(config, tokens)
     objects = S3Objects(aws)  # its client is made on first use: EventBridge keys, opt-in modes
     return Bridge(
         config,
@@ -74,14 +78,14 @@ def build_bridge(
         objects=objects,
         retries=SqsRetryQueue(aws),
         recorder=_recorder(config, aws),
-        folders=_folders(config, tokens),
-        companions=_companions(config, aws, tokens),
-        policies=_key_policies(config, aws, tokens, objects),
+        folders=_folders(config, api),
+        companions=_companions(config, aws, api),
+        policies=_key_policies(config, aws, api, objects),
     )
 
 
 def _key_policies(
-    config: BridgeConfig, aws: AwsClients, tokens: SecretsManagerToken, objects: S3Objects
+    config: BridgeConfig, aws: AwsClients, api: _DataApi, objects: S3Objects
 ) -> KeyPolicies | None:
     """OverwritePolicy and DeletePolicy (versions.py), only when either is not the default."""
     if config.overwrite_policy is OverwritePolicy.NEW_MEDIA and config.delete_policy is DeletePolicy.IGNORE:
@@ -90,15 +94,8 @@ def _key_policies(
     from .ledger import Ledger  # noqa: PLC0415
     from .tracker import now_utc  # noqa: PLC0415
     from .versions import EventSink, KeyPolicies  # noqa: PLC0415
-    from .wistia_media import WistiaMedia  # noqa: PLC0415
 
     events: EventSink = EventPublisher(config.event_bus_name, aws) if config.event_bus_name else NoEvents()
-    media = WistiaMedia(
-        config.api_url,
-        tokens,
-        connect_timeout=config.connect_timeout_seconds,
-        read_timeout=config.read_timeout_seconds,
-    )
     ledger = Ledger(aws.dynamodb, str(config.ledger_table))
     return KeyPolicies(
         config.overwrite_policy,
@@ -106,7 +103,7 @@ def _key_policies(
         config.delete_grace_seconds,
         ledger=ledger,
         events=events,
-        media=media,
+        media=api.media,
         objects=objects,
         clock=now_utc,
     )
@@ -121,14 +118,42 @@ def _with_routes_table(config: BridgeConfig, aws: AwsClients) -> BridgeConfig:
     return with_routes_from_source(config, aws)
 
 
-def _folders(config: BridgeConfig, tokens: SecretsManagerToken) -> Callable[[str], str | None] | None:
+class _DataApi:
+    """The container's one Data API client and one folder directory (one cache for the key's
+    folder and a sidecar's folder name), each made on first need: a bridge that needs neither
+    imports neither module."""
+
+    def __init__(self, config: BridgeConfig, tokens: SecretsManagerToken) -> None:
+        self._config = config
+        self._tokens = tokens
+
+    @functools.cached_property
+    def media(self) -> WistiaMedia:
+        from .wistia_media import WistiaMedia  # noqa: PLC0415
+
+        config = self._config
+        return WistiaMedia(
+            config.api_url,
+            self._tokens,
+            connect_timeout=config.connect_timeout_seconds,
+            read_timeout=config.read_timeout_seconds,
+        )
+
+    @functools.cached_property
+    def folders(self) -> FolderDirectory:
+        from .folders import build_directory  # noqa: PLC0415
+
+        return build_directory(self._config, self._tokens)
+
+
+def _folders(config: BridgeConfig, api: _DataApi) -> Callable[[str], str | None] | None:
     """PROJECT_ROUTING=folders: the key-to-folder lookup, imported only then (no Data API call
     until an object needs a folder)."""
     if config.project_routing is not ProjectRouting.FOLDERS:
         return None
-    from .folders import FolderRouter, build_directory  # noqa: PLC0415
+    from .folders import FolderRouter  # noqa: PLC0415
 
-    return FolderRouter(build_directory(config, tokens), config.folder_depth).project_for
+    return FolderRouter(api.folders, config.folder_depth).project_for
 
 
 def _recorder(config: BridgeConfig, aws: AwsClients) -> Recorder | None:
@@ -145,34 +170,23 @@ def _recorder(config: BridgeConfig, aws: AwsClients) -> Recorder | None:
     return Recorder(ledger, events)
 
 
-def _companions(config: BridgeConfig, aws: AwsClients, tokens: SecretsManagerToken) -> Companions | None:
+def _companions(config: BridgeConfig, aws: AwsClients, api: _DataApi) -> Companions | None:
     """Sidecars, captions and tags (companions.py), when one of them is on; imported only then."""
     if not (config.sidecars or config.captions or config.copy_object_tags):
         return None
     from .companions import CompanionObjects, Companions  # noqa: PLC0415
     from .ledger import Ledger  # noqa: PLC0415
-    from .wistia_media import WistiaMedia  # noqa: PLC0415
 
     if not config.ledger_table:
         raise ConfigError(
             "SIDECARS, CAPTIONS and COPY_OBJECT_TAGS need LEDGER_TABLE: the ledger says which media a "
             "video became (the stack creates it)"
         )
-    media = WistiaMedia(
-        config.api_url,
-        tokens,
-        connect_timeout=config.connect_timeout_seconds,
-        read_timeout=config.read_timeout_seconds,
-    )
     # A sidecar's {"project": {"name": ...}}: the folder directory (folders.py), listed only when a
     # sidecar names a folder; CREATE_MISSING_FOLDERS and FOLDER_CACHE_SECONDS apply to it too.
-    folders = None
-    if config.sidecars:
-        from .folders import build_directory  # noqa: PLC0415
-
-        folders = build_directory(config, tokens)
+    folders = api.folders if config.sidecars else None
     ledger = Ledger(aws.dynamodb, config.ledger_table)
-    return Companions(config, CompanionObjects(aws), ledger, media, folders=folders)
+    return Companions(config, CompanionObjects(aws), ledger, api.media, folders=folders)
 
 
 def handle(bridge: Bridge, event: Any, context: Any) -> JsonDict:

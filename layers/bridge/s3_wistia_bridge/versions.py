@@ -205,19 +205,22 @@ class KeyPolicies:
         count("VersionSkipped")
         return ObjectReport(Outcome.SKIPPED, obj.uri, SKIPPED_REASON, message, hashed_id=decision.target)
 
-    def after_accept(self, obj: S3Object, hashed_id: str | None) -> None:
+    def after_accept(self, obj: S3Object, hashed_id: str | None) -> str | None:
         """After a copy, or the duplicate answer of one: cancel the key's pending deletes and, under
         `replace`, swap the version into the key's media unless the ledger says it was done.
-        Raises TransientFailure (the retry's duplicate runs this again) or PermanentFailure."""
+        Returns the media embeds show for this version (the one its captions and tags go to): the
+        key's media it was swapped into, else its own. Raises TransientFailure (the retry's
+        duplicate runs this again) or PermanentFailure."""
         if self.overwrite is not OverwritePolicy.REPLACE and not self.handles_removals:
-            return
+            return hashed_id
         history = self._history(obj.bucket, obj.key)
         if self.handles_removals:
             self._cancel_deletes(obj, history)
         if self.overwrite is OverwritePolicy.REPLACE and hashed_id:
-            self._replace(obj, history, hashed_id)
+            return self._replace(obj, history, hashed_id)
+        return hashed_id
 
-    def _replace(self, obj: S3Object, history: list[Entry], hashed_id: str) -> None:
+    def _replace(self, obj: S3Object, history: list[Entry], hashed_id: str) -> str:
         version = ledger_version(obj)
         own = own_entry(history, version)
         if own is None or own.hashed_id != hashed_id:
@@ -226,27 +229,29 @@ class KeyPolicies:
                 "the copy is not in the ledger yet: the swap waits for the retry",
             )
         if own.get("swapped_at") or own.get("replace_fell_back_at"):
-            return
+            return own.embed_hashed_id or hashed_id
         decision = decide_overwrite(self.overwrite, existing_media(history, version))
         if decision.step is Step.FALL_BACK and decision.target:
             self._fell_back(obj, own, decision.target, "the media to replace is deleted (ledger)")
         elif decision.step is Step.REPLACE and decision.target:
-            self._swap(obj, own, decision.target, hashed_id)
+            return self._swap(obj, own, decision.target, hashed_id)
+        return hashed_id
 
-    def _swap(self, obj: S3Object, own: Entry, target: str, replacement: str) -> None:
+    def _swap(self, obj: S3Object, own: Entry, target: str, replacement: str) -> str:
+        """The media embeds show once this returns: `target` when swapped, else the replacement."""
         now = self._clock()
         lease = utc_timestamp(now + timedelta(seconds=SWAP_LEASE_SECONDS))
         if not self._write(lambda: self._ledger.claim_swap(own, target, utc_timestamp(now), lease)):
             fresh = own_entry(self._history(str(own.get("bucket")), str(own.get("key"))), own.version)
             if fresh is not None and (fresh.get("swapped_at") or fresh.get("replace_fell_back_at")):
-                return
+                return fresh.embed_hashed_id or replacement
             raise TransientFailure(
                 FailureReason.DUPLICATE_IN_PROGRESS, "another invocation is swapping this version now"
             )
         answer = self._media.swap(target, replacement)
         if answer.reply is Reply.NOT_FOUND:
             self._fell_back(obj, own, target, "Wistia has no media to swap into (404)")
-            return
+            return replacement
         if not answer.ok:
             self._write(lambda: self._ledger.release_swap(own, utc_timestamp(self._clock())))
             if looks_not_ready(answer):
@@ -266,6 +271,7 @@ class KeyPolicies:
         self._events.publish(
             DetailType.MEDIA_SWAPPED, _detail(obj, hashed_id=target, replacement=replacement, swap_job_id=job)
         )
+        return target
 
     def _fell_back(self, obj: S3Object, own: Entry, target: str, why: str) -> None:
         self._write(lambda: self._ledger.replace_fell_back(own, target, utc_timestamp(self._clock())))
