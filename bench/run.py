@@ -353,7 +353,8 @@ def main(argv: list[str] | None = None) -> int:
         f"\n{platform.python_implementation()} {platform.python_version()}, {platform.machine()}; cold start "
         f"on {cold['interpreter']}, from {cold['code']}; replay with idempotency off, emulator latency "
         f"20 ms; burst time-compressed (direct {_rates(results['burst'], 'direct')}x, buffered "
-        f"{_rates(results['burst'], 'buffered')}x), figures in simulated seconds; {results['seconds']:.0f} s"
+        f"{_rates(results['burst'], 'buffered')}x) and share {results['share']['rate']:g}x, figures in "
+        f"simulated seconds; {results['seconds']:.0f} s"
     )
     if args.json:
         document = {
