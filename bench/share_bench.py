@@ -227,7 +227,9 @@ def _figures(
     keys = [*live_keys, *(row.key for row in rows)]
     return (
         _live_figures(copied)
-        | _backfill_figures(rows, outcomes, accepted, medias)
+        | _backfill_figures(
+            rows, outcomes, accepted, medias, (begun, begun + LIVE_OBJECTS * 60 / LIVE_PER_MINUTE)
+        )
         | {
             "live_429": statuses["live 429"],
             "backfill_429": statuses["backfill 429"],
@@ -250,12 +252,20 @@ def _live_figures(copied: list[tuple[float, float]]) -> dict[str, Any]:
 
 
 def _backfill_figures(
-    rows: list[ManifestRow], outcomes: list[TaskOutcome], accepted: dict[str, float], medias: Counter[str]
+    rows: list[ManifestRow],
+    outcomes: list[TaskOutcome],
+    accepted: dict[str, float],
+    medias: Counter[str],
+    window: tuple[float, float],
 ) -> dict[str, Any]:
-    moments = sorted(t for key, t in accepted.items() if key.startswith("backfill/"))
+    """The backfill's rate while the live uploads arrive (the figure's question: `window`, when
+    its requests reached Wistia), and over the whole job, first to last, whose tail is the tasks
+    still backing off after refusals."""
+    moments = sorted(t - ANSWER_SECONDS for key, t in accepted.items() if key.startswith("backfill/"))
     return {
         "backfill_copied": sum(1 for row in rows if medias[row.key]),
-        "backfill_per_minute": achieved_per_minute(moments, SHARE_BURST),
+        "backfill_per_minute": rate_within(moments, window, SHARE_BURST),
+        "backfill_per_minute_whole_job": achieved_per_minute(moments, SHARE_BURST),
         "backfill_results": dict(Counter(o.code.value for o in outcomes)),
         "backfill_attempts": sum(o.attempts for o in outcomes),
     }
@@ -296,3 +306,11 @@ def achieved_per_minute(moments: Sequence[float], burst: int) -> float:
         return 0.0
     span = moments[-1] - moments[0]
     return 60 * (len(moments) - burst) / span if span > 0 else float("inf")
+
+
+def rate_within(moments: Sequence[float], window: tuple[float, float], burst: int) -> float:
+    """Requests a minute sent at `moments` (seconds) within `window`, by a token bucket of
+    `burst` that starts full at the window's start: the burst that may go at once left out."""
+    start, end = window
+    inside = sum(1 for moment in moments if start <= moment <= end)
+    return 60 * max(inside - burst, 0) / (end - start)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from bench.share_bench import achieved_per_minute, percentile
+from bench.share_bench import achieved_per_minute, percentile, rate_within
 
 
 def test_percentile_interpolates_between_the_closest_ranks():
@@ -22,3 +22,9 @@ def test_the_rate_leaves_out_the_burst_that_went_at_once():
     moments = [0.0] * 5 + [0.3 * k for k in range(1, 96)]
     assert achieved_per_minute(moments, burst=5) == pytest.approx(200.0)
     assert achieved_per_minute(moments[:5], burst=5) == 0.0  # nothing after the burst
+
+
+def test_the_rate_within_a_window_counts_only_what_went_in_it():
+    moments = [10.0] * 5 + [10 + 0.3 * k for k in range(1, 201)]  # 200/min from 10 s to 70 s
+    assert rate_within(moments, (10.0, 40.0), burst=5) == pytest.approx(200.0)
+    assert rate_within([], (0.0, 30.0), burst=5) == 0.0
