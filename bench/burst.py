@@ -104,10 +104,10 @@ def _scenario(scenario: Scenario, objects: int) -> dict[str, Any]:
     )
     emulator.set_faults(latency_seconds=ANSWER_SECONDS / clock.rate)
     with moto_process(clock) as moto_url, emulator, environment({"AWS_ENDPOINT_URL": moto_url}):
-        env, ingest = _resources(emulator.url)
+        env, ingest = stack_resources(emulator.url)
         keys = [f"burst/{i:05d} clip.mp4" for i in range(objects)]
         sessions = Sessions()
-        containers = Containers(_factory(env, sessions), clock, FUNCTION_TIMEOUT)
+        containers = Containers(ingest_factory(env, sessions), clock, FUNCTION_TIMEOUT)
         with compressed(clock), quiet_function():
             begun = clock.now()
             _deliver(scenario, [s3_event(key, i) for i, key in enumerate(keys)], containers, ingest)
@@ -120,7 +120,7 @@ def _scenario(scenario: Scenario, objects: int) -> dict[str, Any]:
         }
 
 
-def _factory(env: dict[str, str], sessions: Sessions) -> Callable[[], Any]:
+def ingest_factory(env: dict[str, str], sessions: Sessions) -> Callable[[], Any]:
     def build() -> Any:
         bridge = build_bridge(env, sessions.new())
         return lambda event, context: handle(bridge, event, context)
@@ -168,7 +168,7 @@ def _depth(queue_url: str) -> int:
     return sum(int(attributes[name]) for name in names)
 
 
-def _resources(upload_url: str) -> tuple[dict[str, str], str]:
+def stack_resources(upload_url: str) -> tuple[dict[str, str], str]:
     """The stack as deployed: idempotency table, token secret, failure queue, and the ingest
     queue (visibility 6 x the function timeout, redrive to the failure queue after 8 receives)."""
     sqs = boto3.client("sqs", region_name=REGION)

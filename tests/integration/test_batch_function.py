@@ -258,3 +258,26 @@ def test_the_rate_share_answers_temporary_failure_when_used_up(stack: Stack, loa
     item = stack.dynamodb.get_item(TableName=IDEMPOTENCY_TABLE, Key={"id": {"S": RATE_KEY}})["Item"]
     assert int(item["tat"]["N"]) > 0
     assert len(stack.emulator.medias()) == 1
+
+
+def test_a_task_the_rate_share_refused_is_sent_on_its_retry_not_looked_up(
+    stack: Stack, load_batch: LoadBatch
+):
+    """A refusal sent nothing: it leaves no "sent at" entry, so the retry sends its request instead
+    of adopting a same-named media in the folder (here a live upload's, seconds old)."""
+    app = load_batch(
+        stack.env
+        | {"BACKFILL_RATE_PER_MINUTE": "1", "BACKFILL_RATE_BURST": "1", "BACKFILL_MAX_WAIT_SECONDS": "0"}
+    )
+    put(stack, "live/clip.mp4")
+    put(stack, "old/clip.mp4")
+    (live,) = results(app, batch_event("2.0", [task("live/clip.mp4", None, "2.0")]))
+    (refused,) = results(app, batch_event("2.0", [task("old/clip.mp4", None, "2.0")]))
+    assert refused[0] == "TemporaryFailure"
+    assert len(stack.journal_items()) == 1  # the copy that was sent
+    stack.dynamodb.delete_item(TableName=IDEMPOTENCY_TABLE, Key={"id": {"S": RATE_KEY}})  # a minute later
+    (retried,) = results(app, batch_event("2.0", [task("old/clip.mp4", None, "2.0")]))
+    assert retried[0] == "Succeeded"
+    assert retried[1] != live[1]
+    assert len(stack.emulator.medias()) == 2
+    assert [r["path"] for r in stack.emulator.requests()] == ["/s3_copy", "/s3_copy"]

@@ -123,6 +123,15 @@ class SentJournal:
         earlier = response.get("Attributes", {}).get("sent_at", {}).get("N")
         return float(earlier) if earlier is not None else None
 
+    def forget(self, identity: JsonDict) -> None:
+        """Undo this invocation's mark when nothing was sent after all (the in-progress record
+        keeps any other invocation of this version out meanwhile). Best effort: an entry left
+        behind costs a Data API lookup before the next send, as before."""
+        try:
+            self._client.delete_item(TableName=self._table, Key={"id": {"S": self.key(identity)}})
+        except (BotoCoreError, ClientError) as error:
+            logger.warning("could not clear the journal entry of a copy never sent", error=error_code(error))
+
 
 class IdempotentCopier:
     """Wraps a Copier so each object version reaches Wistia at most once per record lifetime."""
@@ -199,7 +208,15 @@ class IdempotentCopier:
         accepted: list[CopyResult],
     ) -> JsonDict:
         earlier = self._journal.mark(identity)
-        result = self._copier.s3_copy(request, deadline, max_sleep=max_sleep, maybe_sent_since=earlier)
+        try:
+            result = self._copier.s3_copy(request, deadline, max_sleep=max_sleep, maybe_sent_since=earlier)
+        except (PermanentFailure, TransientFailure) as failure:
+            if earlier is None and failure.attempts == 0:
+                # Nothing was sent (no Wistia attempt: the backfill's rate share refused, the token
+                # could not be read): left in place, the entry would make the retry adopt a
+                # same-named media in the folder instead of sending.
+                self._journal.forget(identity)
+            raise
         accepted.append(result)
         return {
             **identity,
