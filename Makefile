@@ -43,9 +43,13 @@ docs: setup ## regenerate the docs' sections derived from code (reason and confi
 typecheck: setup ## mypy (strict on the package)
 	$(BIN)/mypy
 
+# Two pytest workers (pytest-xdist): the machine CI runs on has 2 cores; every server a test starts
+# binds a free 127.0.0.1 port, so workers never share one.
+PYTEST_WORKERS ?= 2
+
 unit: setup ## pytest: unit, integration, emulator and template tiers (not e2e)
 	mkdir -p .tmp
-	$(BIN)/pytest --basetemp=.tmp/pytest
+	$(BIN)/pytest --basetemp=.tmp/pytest -n $(PYTEST_WORKERS)
 
 test: lint typecheck template-check unit e2e ## everything CI runs (the build first: tests inspect the built layer)
 
@@ -80,7 +84,8 @@ fuzz: setup ## hypothesis: thousands of generated events and keys through the re
 
 e2e: setup local-venvs build ## the e2e tier: the real template deployed into ministack
 	mkdir -p .tmp
-	$(BIN)/pytest --basetemp=.tmp/pytest -m e2e tests/e2e
+	@# One module per worker: each module's stacks run in its own ministack.
+	$(BIN)/pytest --basetemp=.tmp/pytest -m e2e -n $(PYTEST_WORKERS) --dist loadfile tests/e2e
 
 # ---------------------------------------------------------------- publishing (needs real AWS)
 PUBLISH_BUCKET ?=
