@@ -396,3 +396,29 @@ def test_an_eventbridge_sidecar_is_read_under_the_key_s3_has(companions: Make, k
     }
     assert bridge.deliver(event)["outcome"] == "copied"
     assert bridge.media()["name"] == "Plus and space"
+
+
+def test_under_replace_a_new_versions_captions_and_late_sidecar_go_to_the_media_embeds_show(
+    companions: Make,
+) -> None:
+    bridge = companions(wait=0, OVERWRITE_POLICY="replace")
+    bridge.deliver(bridge.put("v/clip.mp4", VIDEO))
+    [embedded] = [media["hashed_id"] for media in bridge.medias()]
+    bridge.put("v/clip.eng.srt", SRT)  # beside the video before its new version arrives
+
+    second = bridge.deliver(bridge.put("v/clip.mp4", VIDEO + b"cut 2"))
+
+    assert second["outcome"] == "copied"
+    replacement = second["hashed_id"]
+    assert replacement != embedded
+    assert [r["path"] for r in bridge.calls("PUT", "/swap")] == [f"/modern/medias/{embedded}/swap"]
+    caption_paths = {r["path"] for r in bridge.stack.emulator.requests() if "/captions" in r["path"]}
+    assert caption_paths <= {f"/modern/medias/{embedded}/captions", f"/modern/medias/{embedded}/captions/eng"}
+    assert "Hello" in bridge.stack.emulator.media(embedded)["captions"]["eng"]["text"]
+    assert not bridge.stack.emulator.media(replacement).get("captions")
+
+    late = bridge.deliver(bridge.put("v/clip.mp4.json", _json({"name": "Cut 2"})))
+
+    assert (late["outcome"], late["hashed_id"]) == ("updated", embedded)
+    assert bridge.stack.emulator.media(embedded)["name"] == "Cut 2"
+    assert bridge.copies() == 2
