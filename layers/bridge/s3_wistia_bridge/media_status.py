@@ -9,15 +9,11 @@ run (a 429 or 503 ends it, to leave the account's rate limit to the ingest path)
 from __future__ import annotations
 
 from enum import StrEnum
-from typing import NamedTuple
-from urllib.parse import quote
-
-import requests
+from typing import Any, NamedTuple
 
 from .lifecycle import MediaStatus, wistia_status
-from .wistia import USER_AGENT, retry_after_seconds
-from .wistia import _session as keep_alive_session
-from .wistia_token import TokenSource
+from .wistia_media import Answer, WistiaMedia
+from .wistia_media import Reply as Answered
 
 
 class Reply(StrEnum):
@@ -36,53 +32,30 @@ class Shown(NamedTuple):
 
 
 class MediaStatusReader:
-    def __init__(
-        self,
-        api_url: str,
-        tokens: TokenSource,
-        *,
-        connect_timeout: float = 3.05,
-        read_timeout: float = 10.0,
-        session: requests.Session | None = None,
-    ) -> None:
-        self._url = f"{api_url.rstrip('/')}/modern/medias/"
-        self._tokens = tokens
-        self._timeout = (connect_timeout, read_timeout)
-        self._session = session or keep_alive_session()
-        self._session.headers["User-Agent"] = USER_AGENT
+    """Show Media on the container's Data API client (wistia_media.py: its session, its token
+    re-read on a 401)."""
+
+    def __init__(self, media: WistiaMedia) -> None:
+        self._media = media
 
     def show(self, hashed_id: str) -> Shown:
-        shown = self._show(hashed_id, self._tokens.token())
-        if shown.reply is Reply.UNAUTHORIZED:  # perhaps rotated: once more with a fresh read
-            shown = self._show(hashed_id, self._tokens.token(refresh=True))
-        return shown
-
-    def _show(self, hashed_id: str, token: str) -> Shown:
-        try:
-            response = self._session.get(
-                self._url + quote(hashed_id, safe=""),
-                headers={"Authorization": f"Bearer {token}"},
-                timeout=self._timeout,
-                allow_redirects=False,
-            )
-        except requests.RequestException as error:
-            return Shown(Reply.ERROR, detail=type(error).__name__)
-        return _reply(response)
+        return _shown(self._media.show(hashed_id))
 
 
-def _reply(response: requests.Response) -> Shown:
-    status = response.status_code
-    if status == 200:
-        try:
-            body = response.json()
-        except ValueError:
-            return Shown(Reply.ERROR, detail="the answer is not JSON")
-        found = wistia_status(body.get("status")) if isinstance(body, dict) else None
-        return Shown(Reply.STATUS, found) if found else Shown(Reply.ERROR, detail="no known status")
-    if status == 404:
+def _shown(answer: Answer) -> Shown:
+    if answer.reply is Answered.OK:
+        return _status_of(answer.body)
+    if answer.reply is Answered.NOT_FOUND:
         return Shown(Reply.GONE, MediaStatus.DELETED)
-    if status in (429, 503):
-        return Shown(Reply.RATE_LIMITED, retry_after=retry_after_seconds(response.headers.get("Retry-After")))
-    if status in (401, 403):
-        return Shown(Reply.UNAUTHORIZED, detail=f"HTTP {status}")
-    return Shown(Reply.ERROR, detail=f"HTTP {status}")
+    if answer.reply is Answered.RATE_LIMITED:
+        return Shown(Reply.RATE_LIMITED, retry_after=answer.retry_after)
+    if answer.reply is Answered.FORBIDDEN:
+        return Shown(Reply.UNAUTHORIZED, detail=f"HTTP {answer.http_status}")
+    return Shown(Reply.ERROR, detail=f"HTTP {answer.http_status}" if answer.http_status else answer.detail)
+
+
+def _status_of(body: Any) -> Shown:
+    if not isinstance(body, dict):
+        return Shown(Reply.ERROR, detail="the answer is not JSON")
+    found = wistia_status(body.get("status"))
+    return Shown(Reply.STATUS, found) if found else Shown(Reply.ERROR, detail="no known status")

@@ -92,20 +92,23 @@ def build_sweeper(env: Mapping[str, str], session: boto3.session.Session | None 
             "by the sweeper unless STATUS_TRACKING=off and DELETE_POLICY=ignore",
         )
     tokens = SecretsManagerToken(secret_id, SECRET_CACHE_SECONDS, client=aws.secrets_manager)
-    reader = MediaStatusReader(config.api_url, tokens)
+    media = WistiaMedia(config.api_url, tokens)  # one session for the status reads and the deletes
     ledger = Ledger(aws.dynamodb, config.ledger_table)
     return Sweeper(
-        config, ledger, _tracker(config, aws), reader, deletes=_deletes(config, aws, ledger, tokens)
+        config,
+        ledger,
+        _tracker(config, aws),
+        MediaStatusReader(media),
+        deletes=_deletes(config, aws, ledger, media),
     )
 
 
 def _deletes(
-    config: TrackingConfig, aws: AwsClients, ledger: Ledger, tokens: SecretsManagerToken
+    config: TrackingConfig, aws: AwsClients, ledger: Ledger, media: WistiaMedia
 ) -> DeleteSweep | None:
     if config.delete_policy is DeletePolicy.IGNORE:
         return None
     events: EventSink = EventPublisher(config.event_bus_name, aws) if config.event_bus_name else NoEvents()
-    media = WistiaMedia(config.api_url, tokens)
     return DeleteSweep(
         config.delete_policy,
         config.delete_dry_run,
