@@ -314,7 +314,10 @@ class Bridge:
     ) -> None:
         """Tags and captions after the copy; a permanent failure of one is its own failure record
         (the media stays copied), a transient one retries the event (the copy answers duplicate)."""
-        failures = companions.follow_ups(obj, hashed_id)  # a transient failure retries the event
+        try:
+            failures = companions.follow_ups(obj, hashed_id)  # a transient failure retries the event
+        except PermanentFailure as failure:  # before any follow-up (its listing or reads)
+            failures = [(failure, obj)]
         for follow_up, about in failures:
             self._record(
                 failure_record(
