@@ -35,6 +35,7 @@ from .captions import MAX_CAPTION_BYTES, CaptionError, caption_file, is_caption_
 from .config import BridgeConfig
 from .errors import PermanentFailure, TransientFailure
 from .events import s3_notification
+from .ledger import newest_media
 from .models import CopyRequest, ObjectReport, Outcome, S3Object
 from .observability import count, logger
 from .reasons import FailureReason
@@ -430,11 +431,10 @@ class Companions:
     def _media_entry(self, bucket: str, video_key: str) -> Entry | None:
         """The media of a video key; None when the ledger says it became none (rejected, failed: a
         later copy sends the captions beside it); media_not_yet_copied while it has no outcome."""
-        entry = self._ledger.media_of_key(bucket, video_key)
-        if entry is not None:
+        history = list(self._ledger.versions_of_key(bucket, video_key))  # one query for both answers
+        entry = newest_media(history)
+        if entry is not None or history:
             return entry
-        if next(self._ledger.versions_of_key(bucket, video_key), None) is not None:
-            return None
         raise TransientFailure(
             FailureReason.MEDIA_NOT_YET_COPIED,
             f"{video_key!r} has no Wistia media yet: the caption is sent once it has",

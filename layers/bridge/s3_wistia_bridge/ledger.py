@@ -39,7 +39,7 @@ block or repeat a copy (bridge.py), the webhook answers 500 so Wistia delivers a
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from typing import TYPE_CHECKING, Any, NamedTuple
 
 from boto3.dynamodb.types import TypeDeserializer, TypeSerializer
@@ -143,6 +143,17 @@ class Outcome(NamedTuple):
     custom_fields: dict[str, str] | None = None  # a sidecar's: Wistia has no documented field for them
 
 
+def newest_media(entries: Iterable[Entry], *, besides_version: str | None = None) -> Entry | None:
+    """The newest (latest `accepted_at`) of the entries that became a media, whatever its status,
+    leaving out those of `besides_version`; None when there is none. Pure."""
+    medias = [
+        entry
+        for entry in entries
+        if entry.hashed_id is not None and entry.status.holds_media and entry.version != besides_version
+    ]
+    return max(medias, key=lambda entry: str(entry.get("accepted_at") or ""), default=None)
+
+
 def ledger_version(obj: S3Object) -> str:
     return obj.version or obj.sequencer or "-"
 
@@ -177,14 +188,8 @@ class Ledger:
     def media_of_key(self, bucket: str, key: str) -> Entry | None:
         """The newest entry of any version of `bucket/key` that became a media (the one a
         re-upload, a sidecar or a caption file is about), whatever its status; None when no
-        version of the key became a media. Newest: the latest `accepted_at`."""
-        newest: Entry | None = None
-        for entry in self.versions_of_key(bucket, key):
-            if entry.hashed_id is None or not entry.status.holds_media:
-                continue
-            if newest is None or str(entry.get("accepted_at") or "") > str(newest.get("accepted_at") or ""):
-                newest = entry
-        return newest
+        version of the key became a media."""
+        return newest_media(self.versions_of_key(bucket, key))
 
     def versions_of_key(self, bucket: str, key: str) -> Iterator[Entry]:
         """Every entry of every version of `bucket/key` (one partition), in sort-key order."""

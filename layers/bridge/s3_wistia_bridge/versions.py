@@ -35,7 +35,7 @@ from typing import NamedTuple, Protocol, TypeVar
 from .config import DeletePolicy, OverwritePolicy
 from .errors import TransientFailure
 from .events_out import DetailType, event_detail
-from .ledger import Entry, Ledger, LedgerError, ledger_version
+from .ledger import Entry, Ledger, LedgerError, ledger_version, newest_media
 from .lifecycle import MediaStatus
 from .models import JsonDict, ObjectReport, Outcome, RemovedObject, S3Object, utc_timestamp
 from .observability import count, logger
@@ -85,18 +85,11 @@ def existing_media(history: Iterable[Entry], version: str) -> Entry | None:
     the other versions' entries that became a media; a swapped entry stands for the media it was
     swapped into, so its status is that media's."""
     entries = list(history)
-    others = [entry for entry in entries if _media_of_another_version(entry, version)]
-    if not others:
-        return None
-    newest = max(others, key=lambda entry: str(entry.get("accepted_at") or ""))
-    if newest.embed_hashed_id == newest.hashed_id:
+    newest = newest_media(entries, besides_version=version)
+    if newest is None or newest.embed_hashed_id == newest.hashed_id:
         return newest
     original = next((e for e in entries if e.hashed_id == newest.embed_hashed_id), None)
     return original or newest
-
-
-def _media_of_another_version(entry: Entry, version: str) -> bool:
-    return entry.version != version and bool(entry.hashed_id) and entry.status.holds_media
 
 
 def decide_overwrite(policy: OverwritePolicy, existing: Entry | None) -> Decision:
